@@ -1,0 +1,52 @@
+"""Permission primitives and the one table of who may do what.
+
+Each app's ``permissions.py`` exposes ``can_<verb>_<noun>(user, obj)`` functions built from
+:data:`GRANTS` (role-level: may this kind of person ever do this?) plus object-level rules
+(location, ownership, break-glass). Views and the API call those functions; nothing else checks
+roles. ``docs/permissions.md`` is generated from this table (``manage.py permissions_table``) and
+a test keeps the two identical.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ketaclinic.core.roles import Role
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from ketaclinic.accounts.models import User
+
+FD, RN, RX, MD, BL, AD, PT = (
+    Role.FRONT_DESK,
+    Role.NURSE,
+    Role.PRESCRIBER,
+    Role.MEDICAL_DIRECTOR,
+    Role.BILLING,
+    Role.ADMINISTRATOR,
+    Role.PATIENT,
+)
+
+# grant name -> (roles holding it, what it means). Minimum necessary (45 CFR 164.502(b)):
+# the administrator runs accounts and sites but does not read charts.
+GRANTS: dict[str, tuple[frozenset[Role], str]] = {
+    "use_staff_pages": (frozenset({FD, RN, RX, MD, BL, AD}), "Open the staff home page"),
+    "use_api": (frozenset({FD, RN, RX, MD, BL, AD}), "Call the JSON API with a bearer token"),
+    "view_locations": (frozenset({FD, RN, RX, MD, BL, AD}), "See locations and their chairs"),
+    "manage_locations": (frozenset({AD}), "Edit locations and chairs"),
+    "manage_staff": (frozenset({AD}), "Create staff accounts, set roles and locations, reset MFA"),
+    "view_patients": (frozenset({FD, RN, RX, MD, BL}), "Open patient records at own locations"),
+    "create_patients": (frozenset({FD, RX, MD}), "Register a new patient"),
+    "break_glass": (frozenset({FD, RN, RX, MD, BL}), "Open a record outside own locations, with a reason"),
+    "view_audit": (frozenset({MD, AD}), "Search and export the audit trail"),
+    "use_portal": (frozenset({PT}), "Use the patient portal for one's own record"),
+}
+
+
+def has_grant(user: User | AnonymousUser, grant: str) -> bool:
+    """True when the user is signed in, active, and holds a role that carries ``grant``."""
+    roles, _ = GRANTS[grant]
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return bool(user.role_set & roles)

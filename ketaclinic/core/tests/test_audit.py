@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.db import DatabaseError, connection, transaction
+from django.urls import reverse
+
+from ketaclinic.clinics.actions import update_location
+from ketaclinic.core import audit
+from ketaclinic.core.models import AppendOnlyError, AuditEvent
+from ketaclinic.core.testing import World, signed_in_client
+
+
+def test_opening_a_patient_record_writes_a_read_event(world: World) -> None:
+    client = signed_in_client(world["nurse"])
+    before = AuditEvent.objects.count()
+    response = client.get(reverse("patients:detail", args=[world.patient.pk]), REMOTE_ADDR="10.1.2.3")
+    assert response.status_code == 200
+    event = AuditEvent.objects.order_by("-id").first()
+    assert AuditEvent.objects.count() == before + 1
+    assert event is not None
+    assert event.action == AuditEvent.Action.READ
+    assert event.actor == world["nurse"]
+    assert event.actor_roles == "nurse"
+    assert event.patient_id == world.patient.pk
+    assert event.object_type == "patients.Patient"
+    assert event.ip_address == "10.1.2.3"
+    assert event.path == reverse("patients:detail", args=[world.patient.pk])
+
+
+def test_a_write_records_old_and_new_values(world: World) -> None:
+    update_location(acting_user=world["admin"], location=world.location, phone="+13035550111")
+    event = AuditEvent.objects.order_by("-id").first()
+    assert event is not None
+    assert event.action == AuditEvent.Action.UPDATE
+    assert event.changes == {"phone": ["+13035550199", "+13035550111"]}
+
+
+def test_chain_verifies_when_untouched(world: World) -> None:
+    report = audit.verify_chain()
+    assert report.ok
+    assert report.events == AuditEvent.objects.count() > 10
+
+
+def _drop_append_only_guard() -> None:
+    """Simulate an attacker with database rights who removes the trigger first."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE core_auditevent DISABLE TRIGGER core_auditevent_append_only")
+        else:
+            cursor.execute("DROP TRIGGER core_auditevent_no_update")
+            cursor.execute("DROP TRIGGER core_auditevent_no_delete")
+
+
+def test_chain_check_names_the_first_edited_event(world: World) -> None:
+    victim = AuditEvent.objects.order_by("id")[3]
+    _drop_append_only_guard()
+    AuditEvent.objects.filter(pk=victim.pk).update(reason="nothing to see here")
+    report = audit.verify_chain()
+    assert not report.ok
+    assert report.first_broken_id == victim.pk
+    assert "edited" in report.problem
+
+
+def test_chain_check_detects_a_removed_event(world: World) -> None:
+    victim = AuditEvent.objects.order_by("id")[5]
+    _drop_append_only_guard()
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM core_auditevent WHERE id = %s", [victim.pk])
+    report = audit.verify_chain()
+    assert not report.ok
+    assert report.first_broken_id == AuditEvent.objects.filter(id__gt=victim.pk).order_by("id").first().pk  # type: ignore[union-attr]
+
+
+def test_verify_audit_command_fails_loudly_on_tampering(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    call_command("verify_audit")
+    assert "intact" in capsys.readouterr().out
+    victim = AuditEvent.objects.order_by("id")[2]
+    _drop_append_only_guard()
+    AuditEvent.objects.filter(pk=victim.pk).update(actor_username="someone-else")
+    with pytest.raises(SystemExit):
+        call_command("verify_audit")
+    assert f"event {victim.pk}" in capsys.readouterr().err
+
+
+def test_events_cannot_be_changed_or_deleted_through_the_orm(world: World) -> None:
+    event = AuditEvent.objects.first()
+    assert event is not None
+    event.reason = "changed"
+    with pytest.raises(AppendOnlyError):
+        event.save()
+    with pytest.raises(AppendOnlyError):
+        event.delete()
+
+
+def test_database_trigger_refuses_updates_that_bypass_the_model(world: World) -> None:
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditEvent.objects.all().update(reason="bulk edit")
+    assert not AuditEvent.objects.filter(reason="bulk edit").exists()
