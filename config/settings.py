@@ -79,6 +79,8 @@ INSTALLED_APPS = [
     "ketaclinic.accounts",
     "ketaclinic.clinics",
     "ketaclinic.patients",
+    "ketaclinic.leads",
+    "ketaclinic.messaging",
     "ketaclinic.website",
     "ketaclinic.api",
     "ketaclinic.demo",

@@ -44,7 +44,7 @@ def _after_password(request: HttpRequest, user: User) -> HttpResponse:
         step = "accounts:verify" if user_has_device(user) else "accounts:mfa_setup"
         return redirect(f"{reverse(step)}?next={nxt}")
     if user.is_patient_user:
-        return redirect("portal_home")
+        return redirect("portal:home")
     return redirect(nxt)
 
 

@@ -11,6 +11,8 @@ from ninja.errors import AuthenticationError
 from ketaclinic.accounts.api import router as accounts_router
 from ketaclinic.api.auth import BearerToken
 from ketaclinic.clinics.api import router as clinics_router
+from ketaclinic.leads.api import router as leads_router
+from ketaclinic.messaging.api import router as messaging_router
 from ketaclinic.patients.api import router as patients_router
 
 api = NinjaAPI(
@@ -41,3 +43,5 @@ def invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
 api.add_router("/", accounts_router)
 api.add_router("/", clinics_router)
 api.add_router("/", patients_router)
+api.add_router("/", leads_router)
+api.add_router("/", messaging_router)

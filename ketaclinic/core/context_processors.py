@@ -29,7 +29,7 @@ def _nav(request: HttpRequest) -> list[tuple[str, str]]:
     if can_view_audit(user):
         items.append(("Audit trail", reverse("core:audit")))
     if can_use_portal(user):
-        items.append(("My care", reverse("portal_home")))
+        items.append(("My care", reverse("portal:home")))
     return items
 
 

@@ -41,6 +41,16 @@ GRANTS: dict[str, tuple[frozenset[Role], str]] = {
     "break_glass": (frozenset({FD, RN, RX, MD, BL}), "Open a record outside own locations, with a reason"),
     "view_audit": (frozenset({MD, AD}), "Search and export the audit trail"),
     "use_portal": (frozenset({PT}), "Use the patient portal for one's own record"),
+    "edit_website": (frozenset({FD, MD, AD}), "Edit public pages and Q&A entries"),
+    "view_leads": (frozenset({FD, RX, MD}), "See the lead inbox at own locations"),
+    "manage_leads": (frozenset({FD, MD}), "Work leads: status, notes, assignment, conversion to a patient"),
+    "message_patients": (frozenset({FD, RN, RX, MD}), "Read and answer text conversations"),
+    "view_message_log": (frozenset({FD, MD, AD}), "See the outgoing message log and its delivery status"),
+    "edit_patients": (frozenset({FD, RX, MD}), "Edit demographics, contacts, escort, insurance"),
+    "review_candidacy": (frozenset({RX, MD}), "Review intake and record the candidacy decision"),
+    "manage_screening_rules": (frozenset({MD}), "Edit the contraindication screen"),
+    "manage_consent_documents": (frozenset({MD}), "Publish new versions of consent documents"),
+    "check_phi": (frozenset({FD, RN, RX, MD, BL, AD}), "Run the health-information guard on a text"),
 }
 
 

@@ -6,8 +6,10 @@ another location who must be refused everywhere a location matters."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from django.test import Client
 from django_otp.oath import TOTP
@@ -124,3 +126,21 @@ def signed_in_client(user: User, *, verified: bool = True) -> Client:
 def api_client(user: User) -> tuple[Client, dict[str, str]]:
     _, raw = create_api_token(acting_user=user, user=user, name="test")
     return Client(), {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+
+# --- The route-walk table (ketaclinic/core/tests/test_routes.py) -----------------------------
+SIGNED_IN = "signed_in"  # any signed-in person (own account pages)
+
+
+@dataclass
+class Route:
+    """How one URL answers: who may use it (a grant, "public", SIGNED_IN or "session" for the
+    sign-in steps), with what arguments, and what a permitted person gets back."""
+
+    access: str  # "public", SIGNED_IN, "session" (own sign-in steps), or a grant name
+    kwargs: Callable[[World], dict[str, Any]] = lambda w: {}
+    method: str = "get"
+    api: bool = False
+    ok: int = 200  # the answer a permitted person gets
+    body: Callable[[World], dict[str, Any]] | None = None  # JSON body for POST routes
+    overrides: dict[str, int] = field(default_factory=dict)

@@ -23,7 +23,7 @@ from ketaclinic.core.queries import search_audit
 def home(request: HttpRequest) -> HttpResponse:
     user = cast(User, request.user)
     if user.is_patient_user and not user.is_staff_member:
-        return redirect("portal_home")
+        return redirect("portal:home")
     return render(request, "core/home.html", {"roles": sorted(r.label for r in user.role_set)})
 
 

@@ -5,12 +5,16 @@ like any other work. All people and data here are invented."""
 from __future__ import annotations
 
 import base64
+import importlib
+import importlib.util
 import os
 import random
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
+from django.apps import apps
 from django.db import transaction
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from ketaclinic.accounts.actions import create_user
@@ -19,6 +23,7 @@ from ketaclinic.clinics.actions import create_location
 from ketaclinic.clinics.models import Location
 from ketaclinic.core.roles import Role
 from ketaclinic.patients.actions import register_patient
+from ketaclinic.patients.models import Patient
 
 DEFAULT_DEMO_PASSWORD = "keta-demo-2026!"  # noqa: S105 - synthetic demo clinic only
 
@@ -62,6 +67,25 @@ SYNTHETIC_PATIENTS = [
     ("Rowan", "Delacroix"),
     ("Kendall", "Fairweather"),
 ]
+
+
+@dataclass
+class DemoContext:
+    """Handed to each app's ``demo.seed(ctx)`` so it can add its part of the demo clinic."""
+
+    location: Location
+    users: dict[str, User]
+    patients: list[Patient]
+    rng: random.Random
+    now: datetime
+
+
+def run_app_seeds(ctx: DemoContext) -> None:
+    """Every capability extends the demo: an app with a ``demo.py`` defining ``seed(ctx)`` adds
+    its synthetic history, in INSTALLED_APPS order (so later apps can use earlier ones' data)."""
+    for app in apps.get_app_configs():
+        if app.name.startswith("ketaclinic.") and app.label != "demo" and importlib.util.find_spec(f"{app.name}.demo"):
+            importlib.import_module(f"{app.name}.demo").seed(ctx)
 
 
 def totp_secret_base32(user: User) -> str:
@@ -116,9 +140,12 @@ def seed(*, seed_value: int = 20261124) -> Location:
         last_name="Ellery",
         email="patient@example.org",
     )
+    users = {p.username: User.objects.get(username=p.username) for p in PERSONAS}
+    users["patient"] = patient_user
+    patients = []
     for index, (first, last) in enumerate(SYNTHETIC_PATIENTS):
         born = date(rng.randint(1958, 2001), rng.randint(1, 12), rng.randint(1, 28))
-        register_patient(
+        patient = register_patient(
             acting_user=None,
             location=location,
             first_name=first,
@@ -128,6 +155,8 @@ def seed(*, seed_value: int = 20261124) -> Location:
             phone=f"+1303555{index + 200:04d}",
             user=patient_user if index == 0 else None,
         )
+        patients.append(patient)
+    run_app_seeds(DemoContext(location=location, users=users, patients=patients, rng=rng, now=timezone.now()))
     return location
 
 

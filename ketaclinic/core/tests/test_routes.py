@@ -4,17 +4,19 @@ ship without someone deciding who may use it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+import importlib
+import importlib.util
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.apps import apps
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from ketaclinic.core.permissions import GRANTS
 from ketaclinic.core.roles import Role
-from ketaclinic.core.testing import World, api_client, signed_in_client
+from ketaclinic.core.testing import SIGNED_IN, Route, World, api_client, signed_in_client
 
 PERSONAS = ["anonymous", "frontdesk", "nurse", "prescriber", "director", "billing", "admin", "outsider", "patient"]
 PERSONA_ROLE = {
@@ -27,26 +29,14 @@ PERSONA_ROLE = {
     "outsider": Role.NURSE,
     "patient": Role.PATIENT,
 }
-SIGNED_IN = "signed_in"  # any signed-in person (own account pages)
-
-
-@dataclass
-class Route:
-    access: str  # "public", SIGNED_IN, "session" (own sign-in steps), or a grant name
-    kwargs: Callable[[World], dict[str, Any]] = lambda w: {}
-    method: str = "get"
-    api: bool = False
-    ok: int = 200  # the answer a permitted person gets
-    body: dict[str, Any] | None = None
-    overrides: dict[str, int] = field(default_factory=dict)
 
 
 def _patient(w: World) -> dict[str, Any]:
     return {"pk": w.patient.pk}
 
 
-ROUTES: dict[str, Route] = {
-    "website_home": Route("public"),
+FOUNDATION_ROUTES: dict[str, Route] = {
+    "website:home": Route("public"),
     "accounts:login": Route("public", overrides={p: 302 for p in PERSONAS if p != "anonymous"}),
     "accounts:verify": Route("session", overrides={"anonymous": 302, **{p: 302 for p in PERSONAS if p != "anonymous"}}),
     # Signed-in, verified people may enrol a new authenticator (a new phone); anonymous may not.
@@ -79,7 +69,7 @@ ROUTES: dict[str, Route] = {
         kwargs=_patient,
         overrides={"frontdesk": 302, "nurse": 302, "prescriber": 302, "director": 302, "billing": 302, "outsider": 200},
     ),
-    "portal_home": Route("use_portal"),
+    "portal:home": Route("use_portal"),
     # The schema and its docs describe the API; they contain no health data.
     "api:openapi-json": Route("public", api=True),
     "api:openapi-view": Route("public", api=True),
@@ -95,9 +85,33 @@ ROUTES: dict[str, Route] = {
         api=True,
         method="post",
         ok=201,
-        body={"location_id": 0, "first_name": "Route", "last_name": "Walker", "date_of_birth": "1990-01-01"},
+        body=lambda w: {
+            "location_id": w.location.pk,
+            "first_name": "Route",
+            "last_name": "Walker",
+            "date_of_birth": "1990-01-01",
+        },
     ),
 }
+
+
+def _app_routes() -> dict[str, Route]:
+    """Each app may keep its own table in ``<app>/tests/routes.py`` (a ``ROUTES`` dict)."""
+    merged = dict(FOUNDATION_ROUTES)
+    for app in apps.get_app_configs():
+        if not app.name.startswith("ketaclinic."):
+            continue
+        module_name = f"{app.name}.tests.routes"
+        if importlib.util.find_spec(module_name) is None:
+            continue
+        table = importlib.import_module(module_name).ROUTES
+        overlap = set(table) & set(merged)
+        assert not overlap, f"{module_name} repeats routes already listed: {sorted(overlap)}"
+        merged.update(table)
+    return merged
+
+
+ROUTES = _app_routes()
 
 
 def _walk(patterns: list[Any], prefix: str = "") -> Iterator[str]:
@@ -147,9 +161,7 @@ def test_each_route_answers_each_persona_as_the_table_says(world: World, persona
             client, headers = api_client(world[persona])
         else:
             client = signed_in_client(world[persona])
-        body = dict(route.body or {})
-        if "location_id" in body:
-            body["location_id"] = world.location.pk
+        body = route.body(world) if route.body else {}
         if route.method == "post":
             response = client.post(url, data=body, content_type="application/json", **headers)
         else:
