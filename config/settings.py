@@ -75,6 +75,8 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "ninja",
+    "django_tasks",
+    "django_tasks_db",
     "ketaclinic.core",
     "ketaclinic.accounts",
     "ketaclinic.clinics",
@@ -244,3 +246,36 @@ LOGGING = {
 }
 
 FORM_RENDERER = "ketaclinic.core.forms_renderer.ClinicFormRenderer"
+
+# --- Messaging (owned by ketaclinic.messaging) --------------------------------------------------
+# Public address of the site, for links in emails and texts (invitations, diary links).
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "KetaClinic <no-reply@example.org>")
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.filebased.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_FILE_PATH = BASE_DIR / "var" / "outbox" / "email"
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+# "file" writes texts under var/outbox/sms (development, tests); "twilio" sends them for real.
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "file" if DEBUG else "twilio")
+SMS_FILE_PATH = BASE_DIR / "var" / "outbox" / "sms"
+TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+    }
+}
+MESSAGE_MAX_ATTEMPTS = env_int("MESSAGE_MAX_ATTEMPTS", 5)
+
+# --- Public website (owned by ketaclinic.website) -----------------------------------------------
+# Contact form: at most this many submissions per address per hour, and a form filled in faster
+# than this many seconds is treated as a bot (answered as accepted, then discarded).
+CONTACT_RATE_LIMIT = env_int("CONTACT_RATE_LIMIT", 5)
+CONTACT_MIN_FILL_SECONDS = env_int("CONTACT_MIN_FILL_SECONDS", 3)
+PORTAL_INVITATION_HOURS = env_int("PORTAL_INVITATION_HOURS", 72)
