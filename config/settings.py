@@ -83,6 +83,8 @@ INSTALLED_APPS = [
     "ketaclinic.patients",
     "ketaclinic.leads",
     "ketaclinic.messaging",
+    "ketaclinic.infusions",
+    "ketaclinic.consents",
     "ketaclinic.website",
     "ketaclinic.api",
     "ketaclinic.demo",
@@ -279,3 +281,7 @@ MESSAGE_MAX_ATTEMPTS = env_int("MESSAGE_MAX_ATTEMPTS", 5)
 CONTACT_RATE_LIMIT = env_int("CONTACT_RATE_LIMIT", 5)
 CONTACT_MIN_FILL_SECONDS = env_int("CONTACT_MIN_FILL_SECONDS", 3)
 PORTAL_INVITATION_HOURS = env_int("PORTAL_INVITATION_HOURS", 72)
+
+# Uploaded and generated files (signed consent PDFs). Served only through views that check
+# permissions, never as public media.
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))

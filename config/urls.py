@@ -13,6 +13,8 @@ urlpatterns = [
     path("patients/", include("ketaclinic.patients.urls")),
     path("leads/", include("ketaclinic.leads.urls")),
     path("messages/", include("ketaclinic.messaging.urls")),
+    path("consents/", include("ketaclinic.consents.urls")),
+    path("portal/consents/", include("ketaclinic.consents.portal_urls")),
     path("portal/", include("ketaclinic.patients.portal_urls")),
     path("api/v1/", api.urls),
 ]
