@@ -173,14 +173,19 @@ class SecondFactorResult:
     message: str
 
 
+TOTP_DIGITS = 6
+
+
 def verify_second_factor(user: User, code: str) -> SecondFactorResult:
     """Check a six-digit TOTP code or a recovery code. Both device kinds throttle repeated
     failures themselves (django-otp's ThrottlingMixin), so guessing gets slower each time."""
     code = code.strip().replace(" ", "")
     if not code:
         return SecondFactorResult(None, "Enter the code from your authenticator app.")
-    devices: list[Device] = [*TOTPDevice.objects.devices_for_user(user, confirmed=True)]
-    devices += list(StaticDevice.objects.devices_for_user(user, confirmed=True))
+    # Six digits is an authenticator code, anything else a recovery code: trying only the matching
+    # kind keeps a recovery-code attempt from counting as a wrong authenticator code (throttling).
+    device_model = TOTPDevice if code.isdigit() and len(code) == TOTP_DIGITS else StaticDevice
+    devices: list[Device] = list(device_model.objects.devices_for_user(user, confirmed=True))
     for device in devices:
         allowed, info = device.verify_is_allowed()
         if not allowed:

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
@@ -35,7 +35,7 @@ def _next_url(request: HttpRequest) -> str:
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
-    return str(settings.LOGIN_REDIRECT_URL)
+    return resolve_url(settings.LOGIN_REDIRECT_URL)
 
 
 def _after_password(request: HttpRequest, user: User) -> HttpResponse:
@@ -52,11 +52,11 @@ def _after_password(request: HttpRequest, user: User) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def sign_in(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated and request.method == "GET":
-        return _after_password(request, cast(User, request.user))
+        return _after_password(request, request.user)
     form = SignInForm(request, data=request.POST or None)
     if request.method == "POST":
         if form.is_valid():
-            user = cast(User, form.get_user())
+            user = form.get_user()
             actions.sign_in(request, user)
             return _after_password(request, user)
         actions.record_failed_sign_in(request.POST.get("username", ""), reason="wrong username or password")
@@ -76,7 +76,7 @@ def verify(request: HttpRequest) -> HttpResponse:
     """Second step: the one-time code. Only for a signed-in user who has not yet passed it."""
     if not request.user.is_authenticated:
         return redirect("accounts:login")
-    user = cast(User, request.user)
+    user = request.user
     if user.is_verified():  # type: ignore[attr-defined]
         return redirect(_next_url(request))
     if not user_has_device(user):
@@ -111,7 +111,7 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
     """Enrol an authenticator app by QR code; required before any staff page."""
     if not request.user.is_authenticated:
         return redirect("accounts:login")
-    user = cast(User, request.user)
+    user = request.user
     if user_has_device(user) and not user.is_verified():  # type: ignore[attr-defined]
         return redirect("accounts:verify")
     device = TOTPDevice.objects.filter(user=user, confirmed=False).first()

@@ -11,6 +11,7 @@ from ninja.errors import AuthenticationError
 from ketaclinic.accounts.api import router as accounts_router
 from ketaclinic.api.auth import BearerToken
 from ketaclinic.clinics.api import router as clinics_router
+from ketaclinic.consents.api import router as consents_router
 from ketaclinic.leads.api import router as leads_router
 from ketaclinic.messaging.api import router as messaging_router
 from ketaclinic.patients.api import router as patients_router
@@ -45,3 +46,4 @@ api.add_router("/", clinics_router)
 api.add_router("/", patients_router)
 api.add_router("/", leads_router)
 api.add_router("/", messaging_router)
+api.add_router("/", consents_router)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from ketaclinic.accounts.models import User
 from ketaclinic.accounts.permissions import AnyUser
 from ketaclinic.clinics.models import Location
 from ketaclinic.core.permissions import has_grant
@@ -21,6 +22,6 @@ def visible_to(queryset: QuerySet[Location], user: AnyUser) -> QuerySet[Location
     """Locations a user may see: all for administrators and all-locations staff, else their own."""
     if not can_view_locations(user):
         return queryset.none()
-    if can_manage_locations(user) or user.all_locations:
+    if can_manage_locations(user) or not isinstance(user, User) or user.all_locations:
         return queryset
     return queryset.filter(id__in=user.location_ids)

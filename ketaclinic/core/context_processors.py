@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from ketaclinic.accounts.permissions import can_manage_staff, can_use_staff_pages, can_view_audit
 from ketaclinic.clinics.permissions import can_view_locations
+from ketaclinic.core.access import is_second_factor_verified
 from ketaclinic.patients.permissions import can_use_portal, can_view_patients
 
 
@@ -15,7 +16,7 @@ def _nav(request: HttpRequest) -> list[tuple[str, str]]:
     user = request.user
     if not user.is_authenticated:
         return []
-    if getattr(user, "is_staff_member", False) and not user.is_verified():  # type: ignore[union-attr]
+    if getattr(user, "is_staff_member", False) and not is_second_factor_verified(user):
         return []
     items: list[tuple[str, str]] = []
     if can_use_staff_pages(user):

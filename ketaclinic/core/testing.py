@@ -123,9 +123,10 @@ def signed_in_client(user: User, *, verified: bool = True) -> Client:
     return client
 
 
-def api_client(user: User) -> tuple[Client, dict[str, str]]:
+def api_client(user: User) -> Client:
+    """A test client that sends a fresh bearer token of ``user`` with every request."""
     _, raw = create_api_token(acting_user=user, user=user, name="test")
-    return Client(), {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    return Client(headers={"Authorization": f"Bearer {raw}"})
 
 
 # --- The route-walk table (ketaclinic/core/tests/test_routes.py) -----------------------------
