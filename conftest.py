@@ -1,8 +1,33 @@
-import pytest
+from collections.abc import Iterator
 
+import pytest
+from django.db import connection
+
+from ketaclinic.core.db_guards import install_append_only, remove_append_only
 from ketaclinic.core.testing import World, make_world
+
+# Tables whose rows the database refuses to update or delete (see core/db_guards.py).
+APPEND_ONLY_TABLES = ["core_auditevent"]
 
 
 @pytest.fixture
 def world(db: None) -> World:
+    return make_world()
+
+
+@pytest.fixture
+def committed_db(transactional_db: None) -> Iterator[None]:
+    """A database whose writes are committed (visible to other threads, processes, pg_dump).
+
+    Between such tests the test runner empties every table; on SQLite that is a DELETE, which the
+    append-only triggers refuse, so they are lifted for the flush and restored for the next test."""
+    for table in APPEND_ONLY_TABLES:
+        install_append_only(connection, table)
+    yield
+    for table in APPEND_ONLY_TABLES:
+        remove_append_only(connection, table)
+
+
+@pytest.fixture
+def committed_world(committed_db: None) -> World:
     return make_world()

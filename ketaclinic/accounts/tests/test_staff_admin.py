@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -96,3 +100,21 @@ def test_resetting_mfa_removes_the_authenticator_and_is_audited(world: World) ->
     client.post(reverse("accounts:staff_reset_mfa", args=[world["nurse"].pk]))
     assert not TOTPDevice.objects.filter(user=world["nurse"]).exists()
     assert AuditEvent.objects.filter(action="mfa", object_id=str(world["nurse"].pk)).exists()
+
+
+def test_create_administrator_command_makes_an_all_locations_administrator(
+    db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ADMIN_PASSWORD", "first-admin-passphrase-77")
+    call_command("create_administrator", "firstadmin", email="first@example.org", stdout=io.StringIO())
+    user = User.objects.get(username="firstadmin")
+    assert user.role_set == {Role.ADMINISTRATOR}
+    assert user.all_locations
+    assert user.check_password("first-admin-passphrase-77")
+
+
+def test_create_administrator_command_refuses_a_weak_password(db: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ADMIN_PASSWORD", "short")
+    with pytest.raises(CommandError, match="too short"):
+        call_command("create_administrator", "weakadmin", email="w@example.org")
+    assert not User.objects.filter(username="weakadmin").exists()

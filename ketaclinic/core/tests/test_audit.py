@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from ketaclinic.clinics.actions import update_location
 from ketaclinic.core import audit
+from ketaclinic.core.db_guards import remove_append_only
 from ketaclinic.core.models import AppendOnlyError, AuditEvent
 from ketaclinic.core.testing import World, signed_in_client
 
@@ -44,12 +45,7 @@ def test_chain_verifies_when_untouched(world: World) -> None:
 
 def _drop_append_only_guard() -> None:
     """Simulate an attacker with database rights who removes the trigger first."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("ALTER TABLE core_auditevent DISABLE TRIGGER core_auditevent_append_only")
-        else:
-            cursor.execute("DROP TRIGGER core_auditevent_no_update")
-            cursor.execute("DROP TRIGGER core_auditevent_no_delete")
+    remove_append_only(connection, "core_auditevent")
 
 
 def test_chain_check_names_the_first_edited_event(world: World) -> None:
