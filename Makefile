@@ -31,7 +31,11 @@ demo: install
 	@$(DEMO_ENV) $(BIN)/python manage.py demo_signins
 	@echo ""
 	@echo "Open http://127.0.0.1:$(PORT)/accounts/login/  (Ctrl-C stops the server)"
-	$(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	@# A task worker runs beside the web server so queued emails and texts really go out (to the
+	@# file backends under var/outbox/); it stops with the server.
+	@$(DEMO_ENV) $(BIN)/python manage.py db_worker --interval 1 > var/worker.log 2>&1 & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 ## test: install dev dependencies and run the whole suite on SQLite (browser tests: make test-browser)
 test: install-dev

@@ -83,7 +83,9 @@ INSTALLED_APPS = [
     "ketaclinic.patients",
     "ketaclinic.leads",
     "ketaclinic.messaging",
+    "ketaclinic.scheduling",
     "ketaclinic.infusions",
+    "ketaclinic.inventory",
     "ketaclinic.consents",
     "ketaclinic.website",
     "ketaclinic.api",
@@ -275,6 +277,11 @@ TASKS = {
     }
 }
 MESSAGE_MAX_ATTEMPTS = env_int("MESSAGE_MAX_ATTEMPTS", 5)
+# The first retry waits this long; each later one waits twice as long (at most an hour).
+MESSAGE_RETRY_BASE_SECONDS = env_int("MESSAGE_RETRY_BASE_SECONDS", 60)
+# A reply "in a conversation the person started" (CTIA implied consent) must follow their last
+# text within this many days; after that, only care or marketing consent allows a text.
+SMS_CONVERSATION_WINDOW_DAYS = env_int("SMS_CONVERSATION_WINDOW_DAYS", 30)
 
 # --- Public website (owned by ketaclinic.website) -----------------------------------------------
 # Contact form: at most this many submissions per address per hour, and a form filled in faster

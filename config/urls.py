@@ -14,6 +14,8 @@ urlpatterns = [
     path("leads/", include("ketaclinic.leads.urls")),
     path("messages/", include("ketaclinic.messaging.urls")),
     path("consents/", include("ketaclinic.consents.urls")),
+    path("schedule/", include("ketaclinic.scheduling.urls")),
+    path("inventory/", include("ketaclinic.inventory.urls")),
     path("portal/consents/", include("ketaclinic.consents.portal_urls")),
     path("portal/", include("ketaclinic.patients.portal_urls")),
     path("api/v1/", api.urls),
