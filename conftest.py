@@ -7,7 +7,11 @@ from ketaclinic.core.db_guards import install_append_only, remove_append_only
 from ketaclinic.core.testing import World, make_world
 
 # Tables whose rows the database refuses to update or delete (see core/db_guards.py).
-APPEND_ONLY_TABLES = ["core_auditevent"]
+APPEND_ONLY_TABLES = [
+    "core_auditevent",
+    "consents_consentsignature",
+    "consents_consentdocument",
+]
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 password hasher (Argon2 is deliberately slow; tests assert production uses it)."""
 
 import os
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdefghijkl")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
@@ -12,3 +14,12 @@ from config.settings import *  # noqa: E402,F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # noqa: S303 - tests only
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 AXES_FAILURE_LIMIT = 5
+
+# Messaging: deliver queued messages at once, texts into memory, and a Twilio token so webhook
+# tests sign requests the way Twilio does.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+SMS_BACKEND = "locmem"
+TWILIO_AUTH_TOKEN = "test-twilio-auth-token"  # noqa: S105 - tests only
+
+# Consents: signed PDFs written by tests go to a throw-away directory, never into var/media.
+MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="ketaclinic-test-media-"))

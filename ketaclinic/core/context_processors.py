@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -8,8 +9,27 @@ from django.urls import reverse
 
 from ketaclinic.accounts.permissions import can_manage_staff, can_use_staff_pages, can_view_audit
 from ketaclinic.clinics.permissions import can_view_locations
+from ketaclinic.consents.permissions import can_manage_consent_documents
 from ketaclinic.core.access import is_second_factor_verified
+from ketaclinic.leads.permissions import can_view_leads
+from ketaclinic.messaging.permissions import can_message_patients, can_view_message_log
 from ketaclinic.patients.permissions import can_use_portal, can_view_patients
+from ketaclinic.website.permissions import can_edit_website
+
+# (label, URL name, who sees it) in menu order; the first match wins among alternatives.
+NAV: list[tuple[str, str, Callable[[Any], bool]]] = [
+    ("Home", "core:home", can_use_staff_pages),
+    ("Patients", "patients:list", can_view_patients),
+    ("Leads", "leads:inbox", can_view_leads),
+    ("Messages", "messaging:conversations", can_message_patients),
+    ("Message log", "messaging:log", lambda u: can_view_message_log(u) and not can_message_patients(u)),
+    ("Locations", "clinics:list", can_view_locations),
+    ("Staff", "accounts:staff_list", can_manage_staff),
+    ("Consents", "consents:documents", can_manage_consent_documents),
+    ("Website", "website:editor", can_edit_website),
+    ("Audit trail", "core:audit", can_view_audit),
+    ("My care", "portal:home", can_use_portal),
+]
 
 
 def _nav(request: HttpRequest) -> list[tuple[str, str]]:
@@ -18,20 +38,7 @@ def _nav(request: HttpRequest) -> list[tuple[str, str]]:
         return []
     if getattr(user, "is_staff_member", False) and not is_second_factor_verified(user):
         return []
-    items: list[tuple[str, str]] = []
-    if can_use_staff_pages(user):
-        items.append(("Home", reverse("core:home")))
-    if can_view_patients(user):
-        items.append(("Patients", reverse("patients:list")))
-    if can_view_locations(user):
-        items.append(("Locations", reverse("clinics:list")))
-    if can_manage_staff(user):
-        items.append(("Staff", reverse("accounts:staff_list")))
-    if can_view_audit(user):
-        items.append(("Audit trail", reverse("core:audit")))
-    if can_use_portal(user):
-        items.append(("My care", reverse("portal:home")))
-    return items
+    return [(label, reverse(name)) for label, name, check in NAV if check(user)]
 
 
 def clinic(request: HttpRequest) -> dict[str, Any]:

@@ -53,7 +53,10 @@ GRANTS: dict[str, tuple[frozenset[Role], str]] = {
     "check_phi": (frozenset({FD, RN, RX, MD, BL, AD}), "Run the health-information guard on a text"),
     "view_schedule": (frozenset({FD, RN, RX, MD}), "See the day board, week view and series at own locations"),
     "book_appointments": (frozenset({FD, RX, MD}), "Book, move, cancel appointments and infusion series"),
-    "manage_calendar": (frozenset({MD, AD}), "Opening hours, closures, staff shifts, chairs out of service, series rules"),
+    "manage_calendar": (
+        frozenset({MD, AD}),
+        "Opening hours, closures, staff shifts, chairs out of service, series rules",
+    ),
     "run_replanning": (frozenset({AD, MD}), "Run the optimiser over all unconfirmed series requests"),
     "view_inventory": (frozenset({RN, RX, MD}), "See controlled-substance stock and the ledger at own locations"),
     "receive_stock": (frozenset({RN, MD}), "Record a controlled-substance shipment received"),
@@ -61,7 +64,10 @@ GRANTS: dict[str, tuple[frozenset[Role], str]] = {
     "waste_stock": (frozenset({RN, RX, MD}), "Record waste (a second licensed person witnesses)"),
     "witness_waste": (frozenset({RN, RX, MD}), "Witness waste, destruction or a count"),
     "count_stock": (frozenset({RN, RX, MD}), "Take a shift count of open containers"),
-    "manage_ledger": (frozenset({MD}), "Adjustments, losses, destructions, transfers, resolving discrepancies, inventories"),
+    "manage_ledger": (
+        frozenset({MD}),
+        "Adjustments, losses, destructions, transfers, resolving discrepancies, inventories",
+    ),
     "view_dea_reports": (frozenset({MD}), "Dispensing records, biennial inventory and ledger verification"),
 }
 

@@ -6,12 +6,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ketaclinic.infusions.actions import create_protocol
+from ketaclinic.infusions.models import Protocol
 
 if TYPE_CHECKING:
     from ketaclinic.demo.seed import DemoContext
 
 
 def seed(ctx: DemoContext) -> None:
+    # The patients demo (earlier in INSTALLED_APPS) seeds these first, because its approvals
+    # need a protocol; then this second call has nothing to add.
+    if Protocol.objects.exists():
+        return
     create_protocol(
         acting_user=None,
         code="migraine-induction-low-dose",

@@ -40,3 +40,19 @@ class Lead(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.phone or self.email or f"Lead {self.pk}"
+
+
+class LeadNote(models.Model):
+    """A front-desk note on a lead: what was said on a call, what was sent, what comes next.
+    Notes are appended, never edited, so the history of a lead reads in order."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Note on {self.lead} by {self.author} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -1,4 +1,12 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from ketaclinic.messaging import views
 
 app_name = "messaging"
-urlpatterns: list = []  # type: ignore[type-arg]
+urlpatterns = [
+    path("", views.conversation_list, name="conversations"),
+    path("log/", views.message_log, name="log"),
+    path("<int:pk>/", views.conversation_detail, name="conversation"),
+    path("<int:pk>/consent/", views.record_consent, name="record_consent"),
+    path("<int:pk>/opt-out/", views.record_opt_out, name="record_opt_out"),
+]

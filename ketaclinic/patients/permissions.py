@@ -51,3 +51,42 @@ def visible_to(queryset: QuerySet[Patient], user: AnyUser) -> QuerySet[Patient]:
     if user.all_locations:
         return queryset
     return queryset.filter(location_id__in=user.location_ids)
+
+
+def _works_with(user: AnyUser, patient: Patient, grant: str) -> bool:
+    return has_grant(user, grant) and isinstance(user, User) and user.works_at(patient.location_id)
+
+
+def can_edit_patients(user: AnyUser) -> bool:
+    return has_grant(user, "edit_patients")
+
+
+def can_edit_patient(user: AnyUser, patient: Patient) -> bool:
+    """Demographics, contacts, escort, payer, weights and portal invitations: at own locations
+    only (break-glass is for reading in an emergency, not for editing)."""
+    return _works_with(user, patient, "edit_patients")
+
+
+def can_review_candidacy(user: AnyUser) -> bool:
+    return has_grant(user, "review_candidacy")
+
+
+def can_review_patient_candidacy(user: AnyUser, patient: Patient) -> bool:
+    return _works_with(user, patient, "review_candidacy")
+
+
+def can_manage_screening_rules(user: AnyUser) -> bool:
+    return has_grant(user, "manage_screening_rules")
+
+
+def can_submit_intake(user: AnyUser, patient: Patient) -> bool:
+    """The patient for themselves (portal, or the API), or staff who edit records or review
+    candidacy at the patient's location."""
+    if isinstance(user, User) and user.is_patient_user:
+        return has_grant(user, "use_portal") and patient.user_id == user.pk
+    return _works_with(user, patient, "edit_patients") or _works_with(user, patient, "review_candidacy")
+
+
+def can_view_classification(user: AnyUser, patient: Patient) -> bool:
+    """Staff who may open patient records at the patient's location (audited read)."""
+    return _works_with(user, patient, "view_patients")

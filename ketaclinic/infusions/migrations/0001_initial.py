@@ -4,26 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Protocol',
+            name="Protocol",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=40, unique=True)),
-                ('name', models.CharField(max_length=120)),
-                ('summary', models.TextField(blank=True, help_text='Plain-language description shown to staff.')),
-                ('induction_infusions', models.PositiveSmallIntegerField(default=6)),
-                ('induction_window_days', models.PositiveSmallIntegerField(default=21)),
-                ('is_active', models.BooleanField(default=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.SlugField(max_length=40, unique=True)),
+                ("name", models.CharField(max_length=120)),
+                ("summary", models.TextField(blank=True, help_text="Plain-language description shown to staff.")),
+                ("induction_infusions", models.PositiveSmallIntegerField(default=6)),
+                ("induction_window_days", models.PositiveSmallIntegerField(default=21)),
+                ("is_active", models.BooleanField(default=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
     ]
