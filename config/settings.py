@@ -228,6 +228,8 @@ USE_TZ = True
 # --- Static files: everything the pages need ships with the app (no CDN) ---------------------
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
+# WhiteNoise serves from here once collectstatic has run; an empty directory keeps it quiet before.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
