@@ -20,4 +20,4 @@ class Command(BaseCommand):
             raise SystemExit(1)
         location = seed.seed()
         self.stdout.write(self.style.SUCCESS(f"Seeded the demo clinic: {location.name}."))
-        self.stdout.write(seed.sign_in_table())
+        self.stdout.write("Sign-ins: python manage.py demo_signins")
