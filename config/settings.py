@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "ketaclinic.scheduling",
     "ketaclinic.infusions",
     "ketaclinic.inventory",
+    "ketaclinic.outcomes",
     "ketaclinic.consents",
     "ketaclinic.website",
     "ketaclinic.api",

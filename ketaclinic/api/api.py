@@ -12,9 +12,11 @@ from ketaclinic.accounts.api import router as accounts_router
 from ketaclinic.api.auth import BearerToken
 from ketaclinic.clinics.api import router as clinics_router
 from ketaclinic.consents.api import router as consents_router
+from ketaclinic.infusions.api import router as infusions_router
 from ketaclinic.inventory.api import router as inventory_router
 from ketaclinic.leads.api import router as leads_router
 from ketaclinic.messaging.api import router as messaging_router
+from ketaclinic.outcomes.api import router as outcomes_router
 from ketaclinic.patients.api import router as patients_router
 from ketaclinic.scheduling.api import router as scheduling_router
 
@@ -51,3 +53,5 @@ api.add_router("/", messaging_router)
 api.add_router("/", consents_router)
 api.add_router("/", scheduling_router)
 api.add_router("/", inventory_router)
+api.add_router("/", infusions_router)
+api.add_router("/", outcomes_router)
