@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, cast
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -236,6 +237,7 @@ def candidacy_review(request: HttpRequest, pk: int) -> HttpResponse:
             "reviewable": reviewable,
             "answers": intake.answers if intake else {},
             "rows": _answer_rows(intake.answers) if intake else {},
+            "attack_labels": _choice_labels(AttacksForm, intake.answers) if intake else {},
             "result": result,
             "findings": queries.findings_by_severity(result),
             "decisions": decisions,
@@ -382,6 +384,19 @@ _STEP_FORMS: dict[str, type[IntakeStepForm]] = {
 def _is_editable(state: queries.IntakeState) -> bool:
     """The patient may change answers while there is no intake, a draft, or a request for more."""
     return state.code in {"none", "draft", Decision.MORE_INFO}
+
+
+def _choice_labels(form_class: type[IntakeStepForm], answers: dict[str, Any]) -> dict[str, str]:
+    """The patient's words for coded answers (e.g. "one_side" → "One side of the head")."""
+    labels: dict[str, str] = {}
+    for name, field in form_class.base_fields.items():
+        if isinstance(field, forms.MultipleChoiceField) or not isinstance(field, forms.ChoiceField):
+            continue
+        if isinstance(answers.get(name), str):
+            # The intake's choice fields are flat (value, label) lists, never grouped.
+            words = dict(cast(list[tuple[str, str]], list(field.choices)))
+            labels[name] = words.get(answers[name], answers[name])
+    return labels
 
 
 def _step_form(slug: str, data: Any, answers: dict[str, Any]) -> Form | BaseFormSet[Any]:
