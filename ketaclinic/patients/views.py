@@ -394,7 +394,7 @@ def _choice_labels(form_class: type[IntakeStepForm], answers: dict[str, Any]) ->
             continue
         if isinstance(answers.get(name), str):
             # The intake's choice fields are flat (value, label) lists, never grouped.
-            words = dict(cast(list[tuple[str, str]], list(field.choices)))
+            words = dict(cast(list[tuple[str, str]], field.choices))
             labels[name] = words.get(answers[name], answers[name])
     return labels
 
