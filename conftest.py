@@ -11,6 +11,7 @@ APPEND_ONLY_TABLES = [
     "core_auditevent",
     "consents_consentsignature",
     "consents_consentdocument",
+    "inventory_ledgerentry",
 ]
 
 

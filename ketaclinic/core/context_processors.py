@@ -11,6 +11,7 @@ from ketaclinic.accounts.permissions import can_manage_staff, can_use_staff_page
 from ketaclinic.clinics.permissions import can_view_locations
 from ketaclinic.consents.permissions import can_manage_consent_documents
 from ketaclinic.core.access import is_second_factor_verified
+from ketaclinic.inventory.permissions import can_view_inventory
 from ketaclinic.leads.permissions import can_view_leads
 from ketaclinic.messaging.permissions import can_message_patients, can_view_message_log
 from ketaclinic.patients.permissions import can_use_portal, can_view_patients
@@ -23,6 +24,7 @@ NAV: list[tuple[str, str, Callable[[Any], bool]]] = [
     ("Leads", "leads:inbox", can_view_leads),
     ("Messages", "messaging:conversations", can_message_patients),
     ("Message log", "messaging:log", lambda u: can_view_message_log(u) and not can_message_patients(u)),
+    ("Controlled substances", "inventory:home", can_view_inventory),
     ("Locations", "clinics:list", can_view_locations),
     ("Staff", "accounts:staff_list", can_manage_staff),
     ("Consents", "consents:documents", can_manage_consent_documents),
