@@ -72,7 +72,10 @@ GRANTS: dict[str, tuple[frozenset[Role], str]] = {
     "manage_protocols": (frozenset({MD}), "Edit the protocol library (limits, thresholds, checklists): new versions"),
     "write_orders": (frozenset({RX, MD}), "Order a protocol for a patient, narrowing its limits"),
     "view_infusions": (frozenset({RN, RX, MD}), "Open infusion records at own locations"),
-    "chart_infusion": (frozenset({RN, RX, MD}), "Chart an infusion: checklist, bag, rate, vitals, events, recovery, sign"),
+    "chart_infusion": (
+        frozenset({RN, RX, MD}),
+        "Chart an infusion: checklist, bag, rate, vitals, events, recovery, sign",
+    ),
     "approve_override": (frozenset({RX, MD}), "Acknowledge a soft-limit dose or override a baseline-vitals block"),
     "cosign_infusion": (frozenset({RX, MD}), "Co-sign an infusion record, which locks it"),
     "view_outcomes": (frozenset({RN, RX, MD}), "See a patient's diary, outcomes and scores at own locations"),

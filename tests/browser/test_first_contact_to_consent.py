@@ -54,7 +54,9 @@ def test_contact_to_signed_consent(
     base = live_server.url
     create_protocol(acting_user=live_world["director"], code="induction", name="Migraine induction, 6 in 3 weeks")
     publish_document(
-        acting_user=live_world["director"], kind="informed_consent", title="Informed consent for ketamine infusion",
+        acting_user=live_world["director"],
+        kind="informed_consent",
+        title="Informed consent for ketamine infusion",
         body_markdown="Ketamine for migraine is **off-label**; the evidence is limited. You may stop at any time.",
     )
 
@@ -62,7 +64,9 @@ def test_contact_to_signed_consent(
     page.goto(f"{base}/contact/")
     page.get_by_label("Your name").fill("Robin Testwell")
     page.get_by_label("Email address").fill("robin.testwell@example.org")
-    page.get_by_label("Your message").fill("Hello, could someone call me about how the consultation works and what it costs?")
+    page.get_by_label("Your message").fill(
+        "Hello, could someone call me about how the consultation works and what it costs?"
+    )
     page.get_by_role("button", name="Send message").click()
     expect(page.get_by_role("heading", name=re.compile("Thank", re.I))).to_be_visible()
     lead = Lead.objects.get(email="robin.testwell@example.org")
@@ -76,7 +80,9 @@ def test_contact_to_signed_consent(
     desk.get_by_label(re.compile("Date of birth", re.I)).fill("1984-06-15")
     desk.get_by_role("button", name="Create patient record").click()
     patient = Patient.objects.get(from_lead=lead)
-    invitation = next(m for m in mail.outbox if "robin.testwell@example.org" in m.to and "/portal/invitation/" in m.body)
+    invitation = next(
+        m for m in mail.outbox if "robin.testwell@example.org" in m.to and "/portal/invitation/" in m.body
+    )
     link = re.search(r"https?://\S+/portal/invitation/\S+/", invitation.body)
     assert link, invitation.body
     path = link.group(0).split("/portal/", 1)[1]
@@ -129,7 +135,9 @@ def test_contact_to_signed_consent(
     page.get_by_label("Allergies (what, and what happened)").fill("None known")
     save_and_continue(page)
 
-    questions = page.locator("main form input[type=radio], main form select").evaluate_all("els => els.map(e => e.name)")
+    questions = page.locator("main form input[type=radio], main form select").evaluate_all(
+        "els => els.map(e => e.name)"
+    )
     assert questions, "the safety step shows its yes/no questions"
     for name in sorted(set(questions)):
         choose(page, name, "no")
