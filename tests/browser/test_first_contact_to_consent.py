@@ -83,7 +83,7 @@ def test_contact_to_signed_consent(
     invitation = next(
         m for m in mail.outbox if "robin.testwell@example.org" in m.to and "/portal/invitation/" in m.body
     )
-    link = re.search(r"https?://\S+/portal/invitation/\S+/", invitation.body)
+    link = re.search(r"https?://\S+/portal/invitation/\S+/", str(invitation.body))
     assert link, invitation.body
     path = link.group(0).split("/portal/", 1)[1]
 
