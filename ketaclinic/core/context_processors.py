@@ -15,6 +15,7 @@ from ketaclinic.inventory.permissions import can_view_inventory
 from ketaclinic.leads.permissions import can_view_leads
 from ketaclinic.messaging.permissions import can_message_patients, can_view_message_log
 from ketaclinic.patients.permissions import can_use_portal, can_view_patients
+from ketaclinic.scheduling.permissions import can_view_schedule
 from ketaclinic.website.permissions import can_edit_website
 
 # (label, URL name, who sees it) in menu order; the first match wins among alternatives.
@@ -22,6 +23,7 @@ NAV: list[tuple[str, str, Callable[[Any], bool]]] = [
     ("Home", "core:home", can_use_staff_pages),
     ("Patients", "patients:list", can_view_patients),
     ("Leads", "leads:inbox", can_view_leads),
+    ("Schedule", "scheduling:board", can_view_schedule),
     ("Messages", "messaging:conversations", can_message_patients),
     ("Message log", "messaging:log", lambda u: can_view_message_log(u) and not can_message_patients(u)),
     ("Controlled substances", "inventory:home", can_view_inventory),

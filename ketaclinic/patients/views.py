@@ -57,6 +57,7 @@ from ketaclinic.patients.permissions import (
     can_view_patients,
     visible_to,
 )
+from ketaclinic.scheduling.permissions import can_view_patient_schedule
 
 PAGE_SIZE = 50
 
@@ -115,6 +116,7 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_edit": can_edit_patient(user, patient),
             "can_review": can_review_patient_candidacy(user, patient),
             "invitation_hours": settings.PORTAL_INVITATION_HOURS,
+            "can_see_schedule": can_view_patient_schedule(user, patient),
             "signatures": signatures_for(patient),
             "awaiting": documents_awaiting_signature(patient),
         },

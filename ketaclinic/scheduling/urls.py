@@ -1,4 +1,16 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from ketaclinic.scheduling import views
 
 app_name = "scheduling"
-urlpatterns: list = []  # type: ignore[type-arg]
+urlpatterns = [
+    path("", views.board, name="board"),
+    path("week/", views.week, name="week"),
+    path("replan/", views.replan, name="replan"),
+    path("patients/<int:pk>/", views.patient_series, name="patient_series"),
+    path("patients/<int:pk>/appointments.ics", views.patient_ics, name="patient_ics"),
+    path("series/<int:pk>/", views.series_detail, name="series"),
+    path("series/<int:pk>/waitlist/", views.series_waitlist, name="series_waitlist"),
+    path("bookings/<int:pk>/status/", views.booking_status, name="booking_status"),
+    path("bookings/<int:pk>/cancel/", views.booking_cancel, name="booking_cancel"),
+]

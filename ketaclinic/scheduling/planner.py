@@ -1,0 +1,616 @@
+"""Series planning with OR-Tools CP-SAT, and the first-fit baseline a person does by hand.
+
+Pure Python: no Django, no database. :mod:`ketaclinic.scheduling.queries` turns a location's
+calendar into a :class:`Capacity` (free chairs, nurse places, prescriber cover) and requests
+into :class:`SeriesDemand`; the functions here return proposals.
+
+Time is counted in *planner minutes*: whole minutes of local wall-clock time since midnight of
+``Capacity.first_day`` (day ``i`` starts at ``i * 1440``). Working in wall-clock time keeps a
+08:00 start at 08:00 across daylight-saving changes; :func:`to_minutes` and :func:`to_datetime`
+convert with the location's zone. Clinics are closed at 02:00, the hour the clocks change in
+the United States, so no session spans a jump.
+
+One session of a series is an interval ``[start, start + duration_min)``, holding one chair and
+one nurse place. Rules, each checked by :func:`series_violations`:
+
+* chairs: one live booking per chair at a time (existing bookings and outages are fixed);
+* nurses: at every minute, infusions in progress <= places (nurses on site x ratio);
+* prescriber cover: each session lies within a prescriber's on-site or on-call shift;
+* availability: the patient's weekdays, time windows and blackout dates; opening hours;
+* series: ``sessions`` sessions on distinct days at least ``min_gap_days`` apart, at most
+  ``max_per_week`` per calendar week (Monday to Sunday), the last fewer than ``window_days``
+  days after the first, the first no earlier than ``earliest_day``.
+"""
+
+from __future__ import annotations
+
+import time as clock
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from ortools.sat.python import cp_model
+
+DAY_MIN = 1440
+RULE_CHAIRS = "chairs"
+RULE_NURSES = "nurses"
+RULE_PRESCRIBER = "prescriber"
+RULE_AVAILABILITY = "availability"
+RULE_CALENDAR = "calendar"
+# The order in which rules are relaxed to find the one that binds: the patient's own limits
+# first (the cheapest thing to ask about), then staff, then chairs.
+RELAXABLE_RULES = (RULE_AVAILABILITY, RULE_PRESCRIBER, RULE_NURSES, RULE_CHAIRS)
+
+
+@dataclass(frozen=True, order=True)
+class Window:
+    start: int
+    end: int
+
+    def contains(self, start: int, end: int) -> bool:
+        return self.start <= start and end <= self.end
+
+    def overlaps(self, start: int, end: int) -> bool:
+        return self.start < end and start < self.end
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """What a location has free over ``days`` days from ``first_day``."""
+
+    first_day: date
+    days: int
+    open_windows: tuple[Window, ...]
+    chairs: tuple[int, ...]
+    chair_busy: Mapping[int, tuple[Window, ...]]
+    # (window, places): infusions one may run at once there (nurses on site x ratio).
+    nurse_places: tuple[tuple[Window, int], ...]
+    infusion_load: tuple[Window, ...] = ()
+    # None when the clinic does not require prescriber cover.
+    prescriber_cover: tuple[Window, ...] | None = None
+    slot_min: int = 15
+
+    def day_of(self, minute: int) -> date:
+        return self.first_day + timedelta(days=minute // DAY_MIN)
+
+    def index_of(self, day: date) -> int:
+        return (day - self.first_day).days
+
+
+@dataclass(frozen=True)
+class Pin:
+    start: int
+    chair_id: int
+
+
+@dataclass(frozen=True)
+class SeriesDemand:
+    """One patient's series to place."""
+
+    key: int
+    sessions: int
+    duration_min: int
+    earliest_day: date
+    latest_first_day: date
+    window_days: int = 21
+    min_gap_days: int = 1
+    max_per_week: int = 3
+    weekdays: frozenset[int] = frozenset(range(7))
+    # Minutes after local midnight; a session must lie wholly inside one window.
+    time_windows: tuple[tuple[int, int], ...] = ((0, DAY_MIN),)
+    blackout: frozenset[date] = frozenset()
+    pins: tuple[Pin, ...] = ()
+
+
+@dataclass(frozen=True)
+class Session:
+    start: int
+    end: int
+    chair_id: int
+
+
+@dataclass
+class SolveStats:
+    status: str
+    seconds: float
+    objective: float = 0.0
+    bound: float = 0.0
+
+
+@dataclass
+class SeriesOutcome:
+    """A proposal for one series, or why none fits and the earliest start that works."""
+
+    sessions: list[Session]
+    binding_rule: str = ""
+    earliest_feasible_day: date | None = None
+    stats: SolveStats | None = None
+
+    @property
+    def is_feasible(self) -> bool:
+        return bool(self.sessions)
+
+
+@dataclass
+class PlanResult:
+    """The outcome of planning many series at once (clinic-wide replanning)."""
+
+    proposals: dict[int, list[Session]]
+    unplanned: list[int]
+    stats: SolveStats
+    completed_bound: int = 0
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+# --- Converting between planner minutes and aware datetimes -----------------------------------
+
+
+def to_minutes(value: datetime, first_day: date, zone: ZoneInfo) -> int:
+    local = value.astimezone(zone)
+    return (local.date() - first_day).days * DAY_MIN + local.hour * 60 + local.minute
+
+
+def to_datetime(minute: int, first_day: date, zone: ZoneInfo) -> datetime:
+    day = first_day + timedelta(days=minute // DAY_MIN)
+    of_day = minute % DAY_MIN
+    return datetime.combine(day, time(of_day // 60, of_day % 60), tzinfo=zone)
+
+
+# --- Candidate starts ----------------------------------------------------------------------------
+
+
+def _covered(windows: Iterable[Window], start: int, end: int) -> bool:
+    return any(w.contains(start, end) for w in windows)
+
+
+def _free(busy: Iterable[Window], start: int, end: int) -> bool:
+    return not any(w.overlaps(start, end) for w in busy)
+
+
+def nurse_places_at(capacity: Capacity, minute: int) -> int:
+    return sum(places for w, places in capacity.nurse_places if w.start <= minute < w.end)
+
+
+def _loads_by_day(loads: Iterable[Window]) -> dict[int, list[Window]]:
+    by_day: dict[int, list[Window]] = {}
+    for w in loads:
+        for day in range(w.start // DAY_MIN, (w.end - 1) // DAY_MIN + 1):
+            by_day.setdefault(day, []).append(w)
+    return by_day
+
+
+def _nurse_room(
+    capacity: Capacity,
+    start: int,
+    end: int,
+    extra_load: Sequence[Window] = (),
+    *,
+    day_loads: Mapping[int, list[Window]] | None = None,
+) -> bool:
+    """Whether one more infusion fits at every minute of ``[start, end)``."""
+    pool = day_loads.get(start // DAY_MIN, []) if day_loads is not None else capacity.infusion_load
+    loads = [w for w in (*pool, *extra_load) if w.overlaps(start, end)]
+    staffed = [(w, places) for w, places in capacity.nurse_places if w.overlaps(start, end)]
+    points = {start} | {w.start for w in loads if start < w.start < end}
+    points |= {w.start for w, _ in staffed if start < w.start < end}
+    points |= {w.end for w, _ in staffed if start < w.end < end}
+    for p in points:
+        running = sum(1 for w in loads if w.start <= p < w.end)
+        if running + 1 > sum(places for w, places in staffed if w.start <= p < w.end):
+            return False
+    return True
+
+
+def candidate_starts(capacity: Capacity, demand: SeriesDemand, relaxed: frozenset[str] = frozenset()) -> list[int]:
+    """Start minutes where one session of ``demand`` could go, judged alone (each rule is
+    checked again jointly by the solver)."""
+    dur = demand.duration_min
+    first = max(0, capacity.index_of(demand.earliest_day))
+    last = min(capacity.days - 1, capacity.index_of(demand.latest_first_day) + demand.window_days - 1)
+    free_anywhere = RULE_AVAILABILITY in relaxed
+    day_loads = _loads_by_day(capacity.infusion_load)
+    starts: list[int] = []
+    for index in range(first, last + 1):
+        day = capacity.first_day + timedelta(days=index)
+        if not free_anywhere and (day.weekday() not in demand.weekdays or day in demand.blackout):
+            continue
+        base = index * DAY_MIN
+        for window in capacity.open_windows:
+            if window.end <= base or window.start >= base + DAY_MIN:
+                continue
+            step = capacity.slot_min
+            t = window.start + (-window.start % step)
+            while t + dur <= window.end:
+                ok = free_anywhere or any(a <= t - base and t - base + dur <= b for a, b in demand.time_windows)
+                if ok and RULE_PRESCRIBER not in relaxed and capacity.prescriber_cover is not None:
+                    ok = _covered(capacity.prescriber_cover, t, t + dur)
+                if ok and RULE_CHAIRS not in relaxed:
+                    ok = any(_free(capacity.chair_busy.get(c, ()), t, t + dur) for c in capacity.chairs)
+                if ok and RULE_NURSES not in relaxed:
+                    ok = _nurse_room(capacity, t, t + dur, day_loads=day_loads)
+                if ok:
+                    starts.append(t)
+                t += step
+    return sorted(set(starts))
+
+
+# --- The CP-SAT model ------------------------------------------------------------------------------
+
+
+@dataclass
+class _SeriesVars:
+    demand: SeriesDemand
+    present: cp_model.IntVar
+    starts: list[cp_model.IntVar]
+    days: list[cp_model.IntVar]
+    chair_of: list[dict[int, cp_model.IntVar]]
+    first_cost: cp_model.IntVar
+
+
+def _add_series(
+    model: cp_model.CpModel,
+    capacity: Capacity,
+    demand: SeriesDemand,
+    relaxed: frozenset[str],
+    *,
+    optional: bool,
+    pin_position: int | None = None,
+) -> _SeriesVars | None:
+    domain = candidate_starts(capacity, demand, relaxed)
+    pin = demand.pins[0] if demand.pins else None
+    if not domain:
+        return None
+    n = demand.sessions
+    present = model.new_bool_var(f"p{demand.key}") if optional else model.new_constant(1)
+    wd0 = capacity.first_day.weekday()
+    starts: list[cp_model.IntVar] = []
+    days: list[cp_model.IntVar] = []
+    weeks: list[cp_model.IntVar] = []
+    chair_of: list[dict[int, cp_model.IntVar]] = []
+    for k in range(n):
+        if pin is not None and k == pin_position:
+            start = model.new_constant(pin.start)
+        else:
+            start = model.new_int_var_from_domain(cp_model.Domain.from_values(domain), f"s{demand.key}_{k}")
+        day = model.new_int_var(0, capacity.days, f"d{demand.key}_{k}")
+        model.add_division_equality(day, start, DAY_MIN)
+        shifted = model.new_int_var(0, capacity.days + 7, f"ds{demand.key}_{k}")
+        model.add(shifted == day + wd0)
+        week = model.new_int_var(0, capacity.days // 7 + 2, f"w{demand.key}_{k}")
+        model.add_division_equality(week, shifted, 7)
+        starts.append(start)
+        days.append(day)
+        weeks.append(week)
+        chairs: dict[int, cp_model.IntVar] = {}
+        for chair in capacity.chairs:
+            if pin is not None and k == pin_position and chair != pin.chair_id:
+                continue
+            chairs[chair] = model.new_bool_var(f"c{demand.key}_{k}_{chair}")
+        model.add(sum(chairs.values()) == present)
+        chair_of.append(chairs)
+    for k in range(n - 1):
+        model.add(days[k + 1] >= days[k] + demand.min_gap_days).only_enforce_if(present)
+    for k in range(n - demand.max_per_week):
+        model.add(weeks[k + demand.max_per_week] >= weeks[k] + 1).only_enforce_if(present)
+    model.add(days[n - 1] - days[0] <= demand.window_days - 1).only_enforce_if(present)
+    first_index = capacity.index_of(demand.earliest_day)
+    model.add(days[0] >= first_index).only_enforce_if(present)
+    model.add(days[0] <= capacity.index_of(demand.latest_first_day)).only_enforce_if(present)
+    first_cost = model.new_int_var(0, capacity.days, f"fc{demand.key}")
+    model.add(first_cost == days[0] - max(0, first_index)).only_enforce_if(present)
+    model.add(first_cost == 0).only_enforce_if(present.Not())
+    return _SeriesVars(demand, present, starts, days, chair_of, first_cost)
+
+
+def _add_resources(
+    model: cp_model.CpModel, capacity: Capacity, series: Sequence[_SeriesVars], relaxed: frozenset[str]
+) -> None:
+    per_chair: dict[int, list[cp_model.IntervalVar]] = {c: [] for c in capacity.chairs}
+    nurse_intervals: list[cp_model.IntervalVar] = []
+    for sv in series:
+        dur = sv.demand.duration_min
+        for k, start in enumerate(sv.starts):
+            for chair, used in sv.chair_of[k].items():
+                per_chair[chair].append(
+                    model.new_optional_fixed_size_interval_var(start, dur, used, f"i{sv.demand.key}_{k}_{chair}")
+                )
+            nurse_intervals.append(model.new_optional_fixed_size_interval_var(start, dur, sv.present, "n"))
+    for chair, intervals in per_chair.items():
+        fixed = [] if RULE_CHAIRS in relaxed else capacity.chair_busy.get(chair, ())
+        for w in fixed:
+            intervals.append(model.new_fixed_size_interval_var(w.start, w.end - w.start, "busy"))
+        model.add_no_overlap(intervals)
+    if RULE_NURSES in relaxed or not nurse_intervals:
+        return
+    top = max([places for _, places in capacity.nurse_places] + [0])
+    intervals = list(nurse_intervals)
+    demands = [1] * len(intervals)
+    horizon = capacity.days * DAY_MIN
+    for w, reduce_by in _reductions(capacity, top, horizon):
+        intervals.append(model.new_fixed_size_interval_var(w.start, w.end - w.start, "fewer nurses"))
+        demands.append(reduce_by)
+    for w in capacity.infusion_load:
+        intervals.append(model.new_fixed_size_interval_var(w.start, w.end - w.start, "load"))
+        demands.append(1)
+    model.add_cumulative(intervals, demands, top)
+
+
+def _reductions(capacity: Capacity, top: int, horizon: int) -> list[tuple[Window, int]]:
+    """Where fewer than ``top`` places exist, a fixed block using up the difference."""
+    points = sorted(
+        {0, horizon} | {w.start for w, _ in capacity.nurse_places} | {w.end for w, _ in capacity.nurse_places}
+    )
+    blocks: list[tuple[Window, int]] = []
+    for a, b in zip(points, points[1:], strict=False):
+        if a >= b or a < 0 or b > horizon:
+            continue
+        short = top - nurse_places_at(capacity, a)
+        if short > 0:
+            blocks.append((Window(a, b), short))
+    return blocks
+
+
+def _hint_first_fit(
+    model: cp_model.CpModel, capacity: Capacity, series: Sequence[_SeriesVars]
+) -> dict[int, list[Session]]:
+    """Start the search from the by-hand plan: first fit in order of earliest start, keeping
+    only the series it completes within their window. CP-SAT then has a good solution at once
+    and spends its time improving on it."""
+    booked: dict[int, list[Window]] = {}
+    load: list[Window] = []
+    plan: dict[int, list[Session]] = {}
+    for sv in sorted(series, key=lambda v: (v.demand.earliest_day, v.demand.key)):
+        trial_booked = {c: list(ws) for c, ws in booked.items()}
+        trial_load = list(load)
+        sessions = first_fit(capacity, sv.demand, trial_booked, trial_load)
+        days = [x.start // DAY_MIN for x in sessions]
+        fits = (
+            len(sessions) == sv.demand.sessions
+            and days[-1] - days[0] <= sv.demand.window_days - 1
+            and capacity.day_of(sessions[0].start) <= sv.demand.latest_first_day
+            and not series_violations(capacity, sv.demand, sessions)
+        )
+        model.add_hint(sv.present, 1 if fits else 0)
+        if not fits:
+            # A complete hint (every variable) lets the solver adopt it as its first solution.
+            for k, start in enumerate(sv.starts):
+                model.add_hint(start, series_vars_first_value(sv, k))
+                for used in sv.chair_of[k].values():
+                    model.add_hint(used, 0)
+            continue
+        booked, load = trial_booked, trial_load
+        plan[sv.demand.key] = sessions
+        for k, session in enumerate(sessions):
+            model.add_hint(sv.starts[k], session.start)
+            for chair, used in sv.chair_of[k].items():
+                model.add_hint(used, 1 if chair == session.chair_id else 0)
+    return plan
+
+
+def series_vars_first_value(sv: _SeriesVars, k: int) -> int:
+    return int(sv.starts[k].proto.domain[0])
+
+
+def _solver(seconds: float, workers: int) -> cp_model.CpSolver:
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = seconds
+    solver.parameters.num_workers = workers
+    return solver
+
+
+def _sessions(solver: cp_model.CpSolver, sv: _SeriesVars) -> list[Session]:
+    result = []
+    for k, start in enumerate(sv.starts):
+        s = solver.value(start)
+        chair = next(c for c, used in sv.chair_of[k].items() if solver.value(used))
+        result.append(Session(s, s + sv.demand.duration_min, chair))
+    return sorted(result, key=lambda x: x.start)
+
+
+def _solve_one(
+    capacity: Capacity, demand: SeriesDemand, relaxed: frozenset[str], seconds: float, workers: int
+) -> tuple[list[Session], SolveStats]:
+    """Earliest completion for one series; with a pin, tried at each position in the series."""
+    positions: Sequence[int | None] = range(demand.sessions) if demand.pins else [None]
+    best: list[Session] = []
+    best_stats = SolveStats("INFEASIBLE", 0.0)
+    began = clock.perf_counter()
+    for position in positions:
+        model = cp_model.CpModel()
+        sv = _add_series(model, capacity, demand, relaxed, optional=False, pin_position=position)
+        if sv is None:
+            break
+        _add_resources(model, capacity, [sv], relaxed)
+        horizon = capacity.days * DAY_MIN
+        model.minimize(sv.starts[-1] * (demand.sessions * horizon) + sum(sv.starts))
+        solver = _solver(seconds, workers)
+        status = solver.solve(model)
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            found = _sessions(solver, sv)
+            if not best or found[-1].start < best[-1].start:
+                best = found
+                best_stats = SolveStats(
+                    solver.status_name(status), 0.0, solver.objective_value, solver.best_objective_bound
+                )
+    best_stats.seconds = clock.perf_counter() - began
+    return best, best_stats
+
+
+def propose_series(
+    capacity: Capacity, demand: SeriesDemand, *, seconds: float = 5.0, workers: int = 2, look_ahead_weeks: int = 8
+) -> SeriesOutcome:
+    """The whole series for one patient, finishing as early as possible. When none fits, name
+    the rule that binds (the first whose relaxation makes a series fit) and the earliest
+    first day, week by week later, from which a series does fit under every rule."""
+    sessions, stats = _solve_one(capacity, demand, frozenset(), seconds, workers)
+    if sessions:
+        return SeriesOutcome(sessions, stats=stats)
+    binding = RULE_CALENDAR
+    relaxed: frozenset[str] = frozenset()
+    for rule in RELAXABLE_RULES:
+        if _solve_one(capacity, demand, frozenset({rule}), seconds, workers)[0]:
+            binding = rule
+            break
+    else:
+        for rule in RELAXABLE_RULES:
+            relaxed = relaxed | {rule}
+            if _solve_one(capacity, demand, relaxed, seconds, workers)[0]:
+                binding = rule
+                break
+    earliest = None
+    span = demand.latest_first_day - demand.earliest_day
+    for week in range(1, look_ahead_weeks + 1):
+        later = replace(
+            demand,
+            earliest_day=demand.earliest_day + timedelta(weeks=week),
+            latest_first_day=demand.earliest_day + timedelta(weeks=week) + span,
+            pins=(),
+        )
+        if capacity.index_of(later.earliest_day) >= capacity.days:
+            break
+        found, _ = _solve_one(capacity, later, frozenset(), seconds, workers)
+        if found:
+            earliest = capacity.day_of(found[0].start)
+            break
+    return SeriesOutcome([], binding_rule=binding, earliest_feasible_day=earliest, stats=stats)
+
+
+def plan_many(
+    capacity: Capacity, demands: Sequence[SeriesDemand], *, seconds: float = 5.0, workers: int = 2
+) -> PlanResult:
+    """Clinic-wide replanning: place as many complete series as possible, then start them as
+    early as possible. Two solves: the first maximises completed series (and proves a bound on
+    them), the second keeps that many and minimises the days to each first session."""
+    began = clock.perf_counter()
+    model = cp_model.CpModel()
+    series = [sv for d in demands if (sv := _add_series(model, capacity, d, frozenset(), optional=True)) is not None]
+    if not series:
+        return PlanResult({}, [d.key for d in demands], SolveStats("EMPTY", 0.0))
+    _add_resources(model, capacity, series, frozenset())
+    greedy = _hint_first_fit(model, capacity, series)
+    completed = sum(sv.present for sv in series)
+    model.maximize(completed)
+    solver = _solver(max(0.5, seconds * 0.7 - (clock.perf_counter() - began)), workers)
+    status = solver.solve(model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        # No solution proven in time: fall back to the checked first-fit plan (each series in it
+        # completes within its window), and say so in the status.
+        stats = SolveStats("FIRST_FIT_FALLBACK", clock.perf_counter() - began, float(len(greedy)), float(len(series)))
+        return PlanResult(greedy, [d.key for d in demands if d.key not in greedy], stats, completed_bound=len(series))
+    best = round(solver.objective_value)
+    bound = int(solver.best_objective_bound + 1e-6)
+    model.clear_hints()  # type: ignore[no-untyped-call]
+    for sv in series:
+        model.add_hint(sv.present, solver.value(sv.present))
+        for k, start in enumerate(sv.starts):
+            model.add_hint(start, solver.value(start))
+            for used in sv.chair_of[k].values():
+                model.add_hint(used, solver.value(used))
+    model.add(completed >= best)
+    model.minimize(sum(sv.first_cost for sv in series))
+    second = _solver(max(0.5, seconds - (clock.perf_counter() - began)), workers)
+    status2 = second.solve(model)
+    use = second if status2 in (cp_model.OPTIMAL, cp_model.FEASIBLE) else solver
+    proposals = {sv.demand.key: _sessions(use, sv) for sv in series if use.value(sv.present)}
+    unplanned = [d.key for d in demands if d.key not in proposals]
+    stats = SolveStats(solver.status_name(status), clock.perf_counter() - began, float(best), float(bound))
+    return PlanResult(proposals, unplanned, stats, completed_bound=bound)
+
+
+# --- The baseline: first fit, one session at a time, as a person books by hand -----------------
+
+
+def first_fit(
+    capacity: Capacity, demand: SeriesDemand, booked: dict[int, list[Window]], load: list[Window]
+) -> list[Session]:
+    """Book each session in the first free slot after the previous one (chair free, a nurse
+    place free, inside availability), not looking ahead. Sessions past the window are still
+    booked, as a person would; ``booked`` and ``load`` are updated in place."""
+    sessions: list[Session] = []
+    dur = demand.duration_min
+    stretched = replace(demand, latest_first_day=capacity.first_day + timedelta(days=capacity.days), window_days=1)
+    weeks: dict[int, int] = {}
+    wd0 = capacity.first_day.weekday()
+    for t in candidate_starts(capacity, stretched):
+        if len(sessions) == demand.sessions:
+            break
+        day = t // DAY_MIN
+        if sessions and day < sessions[-1].start // DAY_MIN + demand.min_gap_days:
+            continue
+        if weeks.get((day + wd0) // 7, 0) >= demand.max_per_week:
+            continue
+        chair = next(
+            (
+                c
+                for c in capacity.chairs
+                if _free(capacity.chair_busy.get(c, ()), t, t + dur) and _free(booked.get(c, []), t, t + dur)
+            ),
+            None,
+        )
+        if chair is None or not _nurse_room(capacity, t, t + dur, load):
+            continue
+        sessions.append(Session(t, t + dur, chair))
+        booked.setdefault(chair, []).append(Window(t, t + dur))
+        load.append(Window(t, t + dur))
+        weeks[(day + wd0) // 7] = weeks.get((day + wd0) // 7, 0) + 1
+    return sessions
+
+
+# --- Checking a proposal against every rule (used by tests and before booking) -----------------
+
+
+def series_violations(
+    capacity: Capacity, demand: SeriesDemand, sessions: Sequence[Session], others: Sequence[Session] = ()
+) -> list[str]:
+    """Every rule a proposed series breaks, in words. ``others`` are further new sessions
+    (other series planned in the same run) that share chairs and nurses."""
+    problems: list[str] = []
+    if len(sessions) != demand.sessions:
+        problems.append(f"{len(sessions)} sessions instead of {demand.sessions}")
+    ordered = sorted(sessions, key=lambda s: s.start)
+    days = [s.start // DAY_MIN for s in ordered]
+    for a, b in zip(days, days[1:], strict=False):
+        if b - a < demand.min_gap_days:
+            problems.append(f"sessions on days {a} and {b} are closer than {demand.min_gap_days} day(s)")
+    if days and days[-1] - days[0] > demand.window_days - 1:
+        problems.append(f"series spans {days[-1] - days[0] + 1} days, more than {demand.window_days}")
+    if days and capacity.day_of(ordered[0].start) < demand.earliest_day:
+        problems.append("first session before the earliest start")
+    wd0 = capacity.first_day.weekday()
+    per_week: dict[int, int] = {}
+    for d in days:
+        per_week[(d + wd0) // 7] = per_week.get((d + wd0) // 7, 0) + 1
+    if any(count > demand.max_per_week for count in per_week.values()):
+        problems.append(f"more than {demand.max_per_week} sessions in a calendar week")
+    every = [*ordered, *others]
+    for s in ordered:
+        problems += _session_violations(capacity, demand, s, every)
+    return problems
+
+
+def _session_violations(capacity: Capacity, demand: SeriesDemand, s: Session, every: Sequence[Session]) -> list[str]:
+    """The rules one session breaks: day, time, opening hours, chair, prescriber, nurses."""
+    problems: list[str] = []
+    day = capacity.day_of(s.start)
+    if s.end - s.start != demand.duration_min:
+        problems.append(f"session at {s.start} lasts {s.end - s.start} min, not {demand.duration_min}")
+    if day.weekday() not in demand.weekdays or day in demand.blackout:
+        problems.append(f"session on {day} is on a day the patient cannot come")
+    of_day = s.start % DAY_MIN
+    if not any(a <= of_day and of_day + demand.duration_min <= b for a, b in demand.time_windows):
+        problems.append(f"session at {s.start} is outside the patient's time windows")
+    if not _covered(capacity.open_windows, s.start, s.end):
+        problems.append(f"session at {s.start} is outside opening hours")
+    if s.chair_id not in capacity.chairs:
+        problems.append(f"session at {s.start} uses unknown chair {s.chair_id}")
+    if not _free(capacity.chair_busy.get(s.chair_id, ()), s.start, s.end):
+        problems.append(f"session at {s.start} overlaps a booking on chair {s.chair_id}")
+    if any(o is not s and o.chair_id == s.chair_id and o.start < s.end and s.start < o.end for o in every):
+        problems.append(f"session at {s.start} overlaps another new session on chair {s.chair_id}")
+    if capacity.prescriber_cover is not None and not _covered(capacity.prescriber_cover, s.start, s.end):
+        problems.append(f"session at {s.start} has no prescriber cover")
+    others_load = [Window(o.start, o.end) for o in every if o is not s]
+    if not _nurse_room(capacity, s.start, s.end, others_load):
+        problems.append(f"session at {s.start} exceeds the nurse ratio")
+    return problems
