@@ -11,7 +11,11 @@ week away) and an infusion of 60-240 min plus 60 min recovery and 10 min turnove
   and keeps booking past 21 days if it has to.
 * CP-SAT: every Friday the planner places that week's requests and the waitlist at once
   (:func:`ketaclinic.scheduling.planner.plan_many`: most complete series, then earliest starts),
-  existing bookings fixed; what does not fit waits for the next week's run.
+  existing bookings fixed, each first session within two weeks of the following Monday; what
+  does not fit stays on the waitlist for the next week's run, until the last Friday from which
+  a 21-day series can still finish inside the simulated weeks (first fit, likewise, books
+  however far out the first free slot is). The planner books only complete series; first fit
+  books every session it finds, in time or not.
 
 Printed: share of series completed within 21 days, mean days from request to first infusion
 (series that started), chair utilisation and unused nurse places over the 8 weeks, solve time
@@ -176,16 +180,18 @@ def _with_bookings(capacity: Capacity, booked: dict[int, list[Session]]) -> Capa
 def run_planner(capacity: Capacity, requests: list[Request]) -> Outcome:
     outcome = Outcome()
     waiting: list[Request] = []
-    for week in range(WEEKS + 2):
+    last_run = (DAYS - WINDOW_DAYS) // 7  # the last Friday from which a series can still finish
+    for week in range(last_run):
         friday = week * 7 + 4
-        waiting += [r for r in requests if week * 7 <= r.arrived <= friday and week < WEEKS]
+        waiting += [r for r in requests if week * 7 <= r.arrived <= friday]
         if not waiting:
             continue
         monday = FIRST_DAY + timedelta(days=(week + 1) * 7)
         demands = []
         for r in waiting:
+            # A waiting patient may start any day of the next two weeks, as on the first run.
             earliest = max(r.demand.earliest_day, monday)
-            latest = max(r.demand.latest_first_day, earliest)
+            latest = earliest + (r.demand.latest_first_day - r.demand.earliest_day)
             demands.append(SeriesDemand(**{**r.demand.__dict__, "earliest_day": earliest, "latest_first_day": latest}))
         result = plan_many(_with_bookings(capacity, outcome.booked), demands, seconds=SECONDS, workers=WORKERS)
         outcome.solve_seconds.append(result.stats.seconds)
@@ -193,8 +199,9 @@ def run_planner(capacity: Capacity, requests: list[Request]) -> Outcome:
         outcome.bound_in_solves += result.completed_bound
         outcome.fallbacks += result.stats.status == "FIRST_FIT_FALLBACK"
         outcome.booked.update(result.proposals)
-        # A request still unplaced 3 weeks after it arrived is counted as not completed in time.
-        waiting = [r for r in waiting if r.key not in result.proposals and friday - r.arrived < 21]
+        # Unplaced requests stay on the waitlist for the next run, as first fit keeps booking
+        # however far out the first free slot is.
+        waiting = [r for r in waiting if r.key not in result.proposals]
     return outcome
 
 

@@ -14,6 +14,7 @@ from ketaclinic.core.access import is_second_factor_verified
 from ketaclinic.inventory.permissions import can_view_inventory
 from ketaclinic.leads.permissions import can_view_leads
 from ketaclinic.messaging.permissions import can_message_patients, can_view_message_log
+from ketaclinic.outcomes.permissions import can_view_clinic_outcomes
 from ketaclinic.patients.permissions import can_use_portal, can_view_patients
 from ketaclinic.scheduling.permissions import can_view_schedule
 from ketaclinic.website.permissions import can_edit_website
@@ -29,6 +30,7 @@ NAV: list[tuple[str, str, Callable[[Any], bool]]] = [
     ("Controlled substances", "inventory:home", can_view_inventory),
     ("Locations", "clinics:list", can_view_locations),
     ("Staff", "accounts:staff_list", can_manage_staff),
+    ("Outcomes", "outcomes:dashboard", can_view_clinic_outcomes),
     ("Consents", "consents:documents", can_manage_consent_documents),
     ("Website", "website:editor", can_edit_website),
     ("Audit trail", "core:audit", can_view_audit),

@@ -542,6 +542,12 @@ def handle_inbound_sms(
                 lead=lead,
                 at=when,
             )
+        if patient is not None:
+            # A code answering the daily diary text is recorded and confirmed by outcomes.
+            # Imported here: outcomes.sms imports this module to queue its answers.
+            from ketaclinic.outcomes.sms import handle_diary_reply  # noqa: PLC0415
+
+            reply = handle_diary_reply(patient=patient, message=message, at=when).reply
     else:
         reply = _answer_keyword(keyword, word=body.strip().upper()[:20], conversation=conversation, at=when)
     return InboundResult(

@@ -1,4 +1,14 @@
-from django.urls import path  # noqa: F401
+"""The patient's diary, questionnaires and daily text settings in the portal."""
+
+from django.urls import path
+
+from ketaclinic.outcomes import views
 
 app_name = "outcomes_portal"
-urlpatterns: list = []  # type: ignore[type-arg]
+urlpatterns = [
+    path("", views.portal_home, name="home"),
+    path("day/<str:day>/", views.portal_day, name="day"),
+    path("codes/", views.portal_codes, name="codes"),
+    path("texts/", views.portal_texts, name="texts"),
+    path("questionnaires/<slug:instrument>/", views.portal_questionnaire, name="questionnaire"),
+]

@@ -1,4 +1,17 @@
-from django.urls import path  # noqa: F401
+"""Staff outcome pages: one patient's outcomes, diary entry on a patient's behalf, relapse
+flags, the clinic dashboard and its export, and the outcome definitions."""
+
+from django.urls import path
+
+from ketaclinic.outcomes import views
 
 app_name = "outcomes"
-urlpatterns: list = []  # type: ignore[type-arg]
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("export.csv", views.dashboard_csv, name="dashboard_csv"),
+    path("definitions/", views.definitions, name="definitions"),
+    path("definitions/hit6-wording/", views.instrument_text, name="instrument_text"),
+    path("patients/<int:pk>/", views.patient_outcomes, name="patient"),
+    path("patients/<int:pk>/diary/<str:day>/", views.staff_diary_day, name="staff_diary_day"),
+    path("relapse/<int:pk>/acknowledge/", views.acknowledge_relapse, name="acknowledge_relapse"),
+]

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.forms.models import model_to_dict
+from django.urls import reverse
 from django.utils import timezone
 
 from ketaclinic.accounts.models import User
@@ -36,6 +38,7 @@ from ketaclinic.scheduling.choices import (
     BookingStatus,
     OfferStatus,
     ReminderOutcome,
+    SeriesKind,
     SeriesStatus,
     ShiftPresence,
     ShiftRole,
@@ -398,6 +401,99 @@ def request_series(
     return request
 
 
+# --- Maintenance -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def request_maintenance(
+    *, acting_user: User | None, patient: Patient, reason: str, earliest_start: date | None = None
+) -> SeriesRequest:
+    """Ask for one maintenance infusion for ``patient`` (after relapse, or because the
+    prescriber's interval has passed), under the protocol of the patient's latest series and
+    with the same availability. Called by the outcomes module when it flags relapse.
+
+    Idempotent while a maintenance request is still open: the open one is returned (with the
+    new reason recorded), so a relapse flagged twice books one infusion, not two."""
+    if not reason.strip():
+        raise ValidationError("Say why a maintenance infusion is needed.")
+    Patient.objects.select_for_update().get(pk=patient.pk)
+    latest = (
+        SeriesRequest.objects.filter(patient=patient)
+        .exclude(status=SeriesStatus.CANCELLED)
+        .select_related("protocol")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if latest is None:
+        raise ValidationError("This patient has no series yet; book an induction series first.")
+    open_request = SeriesRequest.objects.filter(
+        patient=patient,
+        kind=SeriesKind.MAINTENANCE,
+        status__in=[SeriesStatus.REQUESTED, SeriesStatus.WAITLISTED],
+    ).first()
+    if open_request is not None:
+        audit.record(
+            actor=acting_user,
+            action=AuditEvent.Action.UPDATE,
+            obj=open_request,
+            patient_id=patient.pk,
+            location_id=patient.location_id,
+            changes={"reason": [open_request.reason, open_request.reason]},
+            reason=f"Maintenance asked for again: {reason}",
+        )
+        return open_request
+    today = timezone.now().astimezone(queries.zone_of(patient.location)).date()
+    request = SeriesRequest.objects.create(
+        patient=patient,
+        location=patient.location,
+        protocol=latest.protocol,
+        kind=SeriesKind.MAINTENANCE,
+        reason=reason.strip()[:200],
+        earliest_start=max(earliest_start or today, today),
+        weekdays=latest.weekdays,
+        time_windows=latest.time_windows,
+        blackout_dates=[d for d in latest.blackout_dates if d >= today.isoformat()],
+        requested_by=acting_user,
+    )
+    _record(
+        acting_user,
+        request,
+        {
+            "kind": [None, SeriesKind.MAINTENANCE],
+            "protocol": [None, latest.protocol_id],
+            "earliest_start": [None, request.earliest_start.isoformat()],
+            "reason": [None, request.reason],
+        },
+        new=True,
+        location_id=patient.location_id,
+        patient_id=patient.pk,
+    )
+    return request
+
+
+@transaction.atomic
+def set_maintenance_interval(
+    *, acting_user: User | None, series_request: SeriesRequest, interval_days: int | None
+) -> SeriesRequest:
+    """The prescriber's interval: a maintenance infusion falls due this many days after the
+    patient's last infusion (None: only when the outcomes module flags relapse)."""
+    current = SeriesRequest.objects.select_for_update().get(pk=series_request.pk)
+    old = current.maintenance_interval_days
+    if interval_days is not None:
+        SeriesRequest._meta.get_field("maintenance_interval_days").run_validators(interval_days)
+    current.maintenance_interval_days = interval_days
+    current.save(update_fields=["maintenance_interval_days"])
+    _record(
+        acting_user,
+        current,
+        {"maintenance_interval_days": [old, interval_days]},
+        new=False,
+        location_id=current.location_id,
+        patient_id=current.patient_id,
+    )
+    return current
+
+
 @dataclass(frozen=True)
 class PlannedSession:
     start: datetime
@@ -412,8 +508,8 @@ def confirm_series(
     """Book every session of a proposed series, or none (the first conflict undoes them all)."""
     if series_request.status not in {SeriesStatus.REQUESTED, SeriesStatus.WAITLISTED}:
         raise ValidationError(f"This series is already {series_request.get_status_display().lower()}.")
-    if len(sessions) != series_request.protocol.induction_infusions:
-        raise ValidationError(f"A series has {series_request.protocol.induction_infusions} sessions.")
+    if len(sessions) != series_request.sessions_wanted:
+        raise ValidationError(f"This request has {series_request.sessions_wanted} session(s).")
     _lock(series_request.location)
     chairs = {c.pk: c for c in Chair.objects.filter(location=series_request.location)}
     total = len(sessions)
@@ -421,7 +517,7 @@ def confirm_series(
         _create_booking(
             acting_user=acting_user,
             patient=series_request.patient,
-            kind=AppointmentKind.INDUCTION,
+            kind=AppointmentKind.MAINTENANCE if series_request.is_maintenance else AppointmentKind.INDUCTION,
             start=s.start,
             end=s.end,
             chair=chairs.get(s.chair_id),
@@ -528,15 +624,19 @@ def add_to_waitlist(
     return entry
 
 
-def _notice(location: Location, start: datetime, hold_until: datetime) -> str:
-    """No health information: the clinic's name and the time only (HIPAA minimum necessary;
-    messaging.phi refuses treatment words)."""
+def offer_url(offer: WaitlistOffer) -> str:
+    return f"{settings.SITE_URL}{reverse('scheduling:offer', args=[offer.pk])}"
+
+
+def _notice(location: Location, start: datetime, hold_until: datetime, url: str) -> str:
+    """No health information: the clinic's name, the time and the link only (HIPAA minimum
+    necessary; messaging.phi refuses treatment words). The link needs a sign-in."""
     zone = queries.zone_of(location)
     when = start.astimezone(zone)
     until = hold_until.astimezone(zone)
     return (
         f"An earlier appointment at {location.name} is free on {when:%a %d %b at %H:%M}. "
-        f"Call {location.phone} by {until:%H:%M} on {until:%a %d %b} to take it."
+        f"Take it by {until:%H:%M} on {until:%a %d %b} at {url} or call {location.phone}."
     )
 
 
@@ -571,35 +671,60 @@ def _send(acting_user: User | None, patient: Patient, body: str, subject: str) -
 
 
 def _offer_from_waitlist(acting_user: User | None, freed: Booking) -> WaitlistOffer | None:
-    minutes = int((freed.end - freed.start).total_seconds() // 60)
-    held = WaitlistOffer.objects.filter(status=OfferStatus.HELD, expires_at__gt=timezone.now())
+    if freed.chair is None:
+        return None
+    return _offer_slot(
+        acting_user, freed.location, freed.chair, freed.start, freed.end, skip_patient_id=freed.patient_id
+    )
+
+
+def _offer_slot(
+    acting_user: User | None,
+    location: Location,
+    chair: Chair,
+    start: datetime,
+    end: datetime,
+    *,
+    skip_patient_id: int | None,
+    now: datetime | None = None,
+) -> WaitlistOffer | None:
+    """Offer ``chair`` from ``start`` to the first waiting patient whose session fits before
+    ``end``, who does not hold another offer and has not been offered this slot before. The
+    slot must still be free: someone may have booked it by hand meanwhile."""
+    now = now or timezone.now()
+    if start <= now or queries.live_bookings(location).filter(chair=chair, start__lt=end, end__gt=start).exists():
+        return None
+    minutes = int((end - start).total_seconds() // 60)
+    held = WaitlistOffer.objects.filter(status=OfferStatus.HELD, expires_at__gt=now)
+    offered_before = WaitlistOffer.objects.filter(chair=chair, start=start).values("entry_id")
+    waiting = WaitlistEntry.objects.filter(location=location, status=WaitlistStatus.WAITING, duration_min__lte=minutes)
+    if skip_patient_id is not None:
+        waiting = waiting.exclude(patient_id=skip_patient_id)
     entry = (
-        WaitlistEntry.objects.filter(location=freed.location, status=WaitlistStatus.WAITING, duration_min__lte=minutes)
-        .exclude(patient=freed.patient)
-        .exclude(offers__in=held)
+        waiting.exclude(offers__in=held)
+        .exclude(pk__in=offered_before)
         .select_related("patient")
         .order_by("created_at", "id")
         .first()
     )
-    if entry is None or freed.chair is None:
+    if entry is None:
         return None
-    policy = queries.policy_for(freed.location)
-    now = timezone.now()
-    offer = WaitlistOffer(
+    policy = queries.policy_for(location)
+    offer = WaitlistOffer.objects.create(
         entry=entry,
-        chair=freed.chair,
-        start=freed.start,
-        end=freed.start + timedelta(minutes=entry.duration_min),
-        expires_at=min(now + timedelta(minutes=policy.offer_hold_min), freed.start),
+        chair=chair,
+        start=start,
+        end=start + timedelta(minutes=entry.duration_min),
+        expires_at=min(now + timedelta(minutes=policy.offer_hold_min), start),
         offered_at=now,
     )
     offer.outcome, _ = _send(
         acting_user,
         entry.patient,
-        _notice(freed.location, freed.start, offer.expires_at),
-        f"Appointment at {freed.location.name}",
+        _notice(location, start, offer.expires_at, offer_url(offer)),
+        f"Appointment at {location.name}",
     )
-    offer.save()
+    offer.save(update_fields=["outcome"])
     entry.status = WaitlistStatus.OFFERED
     entry.save(update_fields=["status"])
     _record(
@@ -612,10 +737,66 @@ def _offer_from_waitlist(acting_user: User | None, freed: Booking) -> WaitlistOf
             "outcome": [None, offer.outcome],
         },
         new=True,
-        location_id=freed.location_id,
+        location_id=location.pk,
         patient_id=entry.patient_id,
     )
     return offer
+
+
+@transaction.atomic
+def expire_offer(
+    *, acting_user: User | None, offer: WaitlistOffer, now: datetime | None = None
+) -> WaitlistOffer | None:
+    """End a held offer whose time is up: the patient goes back to waiting, and the slot, if it
+    is still ahead and free, is offered to the next eligible patient. Does nothing to an offer
+    that is no longer held or not yet due, so running it twice changes nothing. Returns the
+    new offer, if one was made."""
+    now = now or timezone.now()
+    current = (
+        WaitlistOffer.objects.select_for_update(of=("self",))
+        .select_related("entry__location", "chair")
+        .get(pk=offer.pk)
+    )
+    if current.status != OfferStatus.HELD or current.expires_at > now:
+        return None
+    current.status = OfferStatus.EXPIRED
+    current.save(update_fields=["status"])
+    entry = current.entry
+    if entry.status == WaitlistStatus.OFFERED:
+        entry.status = WaitlistStatus.WAITING
+        entry.save(update_fields=["status"])
+    _record(
+        acting_user,
+        current,
+        {"status": [OfferStatus.HELD, OfferStatus.EXPIRED]},
+        new=False,
+        location_id=entry.location_id,
+        patient_id=entry.patient_id,
+        reason="The hold ran out before the offer was accepted.",
+    )
+    _lock(entry.location)
+    return _offer_slot(
+        acting_user,
+        entry.location,
+        current.chair,
+        current.start,
+        current.end,
+        skip_patient_id=entry.patient_id,
+        now=now,
+    )
+
+
+def expire_waitlist_offers(*, now: datetime | None = None) -> list[tuple[WaitlistOffer, WaitlistOffer | None]]:
+    """Every held offer whose hold has run out, each expired and passed on in its own
+    transaction (``manage.py expire_waitlist_offers``); the pairs (expired, new offer or None)."""
+    now = now or timezone.now()
+    handled = []
+    for offer in WaitlistOffer.objects.filter(status=OfferStatus.HELD, expires_at__lte=now).order_by("expires_at"):
+        current = WaitlistOffer.objects.get(pk=offer.pk)
+        if current.status != OfferStatus.HELD:
+            continue
+        handled.append((offer, expire_offer(acting_user=None, offer=offer, now=now)))
+    return handled
 
 
 @transaction.atomic
@@ -632,7 +813,11 @@ def accept_offer(*, acting_user: User | None, offer: WaitlistOffer) -> Booking:
     booking = _create_booking(
         acting_user=acting_user,
         patient=current.entry.patient,
-        kind=AppointmentKind.MAINTENANCE if current.entry.series_request_id is None else AppointmentKind.INDUCTION,
+        kind=(
+            AppointmentKind.INDUCTION
+            if current.entry.series_request is not None and not current.entry.series_request.is_maintenance
+            else AppointmentKind.MAINTENANCE
+        ),
         start=current.start,
         end=current.end,
         chair=current.chair,

@@ -74,6 +74,16 @@ class ShiftPresence(models.TextChoices):
     ON_CALL = "on_call", "On call"
 
 
+class SeriesKind(models.TextChoices):
+    INDUCTION = "induction", "Induction series"
+    MAINTENANCE = "maintenance", "Maintenance infusion"
+
+
+# Sessions in a maintenance request: one infusion, booked like a series of one so the same
+# planner and confirmation apply (clinical-reference.md section 6: maintenance "as needed").
+MAINTENANCE_SESSIONS = 1
+
+
 class SeriesStatus(models.TextChoices):
     REQUESTED = "requested", "Requested (not yet booked)"
     BOOKED = "booked", "Booked"

@@ -28,10 +28,12 @@ from ketaclinic.scheduling.choices import (
     DEFAULT_SLOT_MIN,
     DEFAULT_TURNOVER_MIN,
     INFUSION_KINDS,
+    MAINTENANCE_SESSIONS,
     AppointmentKind,
     BookingStatus,
     OfferStatus,
     ReminderOutcome,
+    SeriesKind,
     SeriesStatus,
     ShiftPresence,
     ShiftRole,
@@ -196,6 +198,14 @@ class SeriesRequest(models.Model):
     time_windows = models.JSONField(default=list, help_text='Local times, e.g. [["08:00", "12:00"]]')
     blackout_dates = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=12, choices=SeriesStatus.choices, default=SeriesStatus.REQUESTED)
+    kind = models.CharField(max_length=12, choices=SeriesKind.choices, default=SeriesKind.INDUCTION)
+    reason = models.CharField(max_length=200, blank=True, help_text="Why a maintenance infusion was requested.")
+    maintenance_interval_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(7), MaxValueValidator(365)],
+        help_text="Set by a prescriber: offer a maintenance infusion this many days after the last one.",
+    )
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -206,6 +216,14 @@ class SeriesRequest(models.Model):
 
     def __str__(self) -> str:
         return f"Series for {self.patient.initials} from {self.earliest_start}"
+
+    @property
+    def is_maintenance(self) -> bool:
+        return self.kind == SeriesKind.MAINTENANCE
+
+    @property
+    def sessions_wanted(self) -> int:
+        return MAINTENANCE_SESSIONS if self.is_maintenance else int(self.protocol.induction_infusions)
 
     @property
     def window_times(self) -> list[tuple[time, time]]:

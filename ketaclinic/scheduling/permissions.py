@@ -50,3 +50,23 @@ def can_run_replanning(user: AnyUser) -> bool:
 
 def can_replan_location(user: AnyUser, location: Location) -> bool:
     return _at(user, location.pk, "run_replanning")
+
+
+def can_answer_offers(user: AnyUser) -> bool:
+    """Front desk (booking for patients) or a patient in the portal."""
+    return has_grant(user, "book_appointments") or has_grant(user, "use_portal")
+
+
+def can_accept_offer(user: AnyUser, patient: Patient) -> bool:
+    """The patient the slot is held for, or booking staff at the patient's location."""
+    is_self = isinstance(user, User) and user.is_patient_user and patient.user_id == user.pk
+    return is_self or can_book_for_patient(user, patient)
+
+
+def can_set_maintenance_interval(user: AnyUser) -> bool:
+    """Prescribers (who write orders) decide when maintenance falls due."""
+    return has_grant(user, "write_orders")
+
+
+def can_set_patient_maintenance_interval(user: AnyUser, patient: Patient) -> bool:
+    return _at(user, patient.location_id, "write_orders")

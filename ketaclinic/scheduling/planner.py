@@ -180,18 +180,65 @@ def _loads_by_day(loads: Iterable[Window]) -> dict[int, list[Window]]:
     return by_day
 
 
-def _nurse_room(
-    capacity: Capacity,
-    start: int,
-    end: int,
-    extra_load: Sequence[Window] = (),
-    *,
-    day_loads: Mapping[int, list[Window]] | None = None,
-) -> bool:
+@dataclass
+class _DayIndex:
+    """A capacity's windows grouped by the days they touch, so checking one session scans that
+    day only (a clinic-wide plan checks hundreds of thousands of candidate starts)."""
+
+    busy: dict[int, dict[int, list[Window]]]  # chair -> day -> windows
+    cover: dict[int, list[Window]]
+    places: dict[int, list[tuple[Window, int]]]
+    loads: dict[int, list[Window]]
+
+
+_INDEXES: list[tuple[Capacity, _DayIndex]] = []
+
+
+def _index(capacity: Capacity) -> _DayIndex:
+    for known, index in _INDEXES:
+        if known is capacity:
+            return index
+    places: dict[int, list[tuple[Window, int]]] = {}
+    for w, n in capacity.nurse_places:
+        for day in range(w.start // DAY_MIN, (w.end - 1) // DAY_MIN + 1):
+            places.setdefault(day, []).append((w, n))
+    index = _DayIndex(
+        busy={c: _loads_by_day(capacity.chair_busy.get(c, ())) for c in capacity.chairs},
+        cover=_loads_by_day(capacity.prescriber_cover or ()),
+        places=places,
+        loads=_loads_by_day(capacity.infusion_load),
+    )
+    # A few recent capacities: the planner checks one capacity many times in a row.
+    _INDEXES[:] = [(capacity, index), *_INDEXES[:3]]
+    return index
+
+
+def _one_day(start: int, end: int) -> int | None:
+    """The day ``[start, end)`` lies in, or None when it crosses midnight."""
+    return start // DAY_MIN if (end - 1) // DAY_MIN == start // DAY_MIN else None
+
+
+def _chair_free(capacity: Capacity, chair: int, start: int, end: int) -> bool:
+    day = _one_day(start, end)
+    busy = capacity.chair_busy.get(chair, ()) if day is None else _index(capacity).busy[chair].get(day, ())
+    return _free(busy, start, end)
+
+
+def _has_cover(capacity: Capacity, start: int, end: int) -> bool:
+    if capacity.prescriber_cover is None:
+        return True
+    day = _one_day(start, end)
+    return _covered(capacity.prescriber_cover if day is None else _index(capacity).cover.get(day, ()), start, end)
+
+
+def _nurse_room(capacity: Capacity, start: int, end: int, extra_load: Sequence[Window] = ()) -> bool:
     """Whether one more infusion fits at every minute of ``[start, end)``."""
-    pool = day_loads.get(start // DAY_MIN, []) if day_loads is not None else capacity.infusion_load
+    day = _one_day(start, end)
+    index = _index(capacity)
+    pool = capacity.infusion_load if day is None else index.loads.get(day, ())
+    staffed_pool = capacity.nurse_places if day is None else index.places.get(day, ())
     loads = [w for w in (*pool, *extra_load) if w.overlaps(start, end)]
-    staffed = [(w, places) for w, places in capacity.nurse_places if w.overlaps(start, end)]
+    staffed = [(w, places) for w, places in staffed_pool if w.overlaps(start, end)]
     points = {start} | {w.start for w in loads if start < w.start < end}
     points |= {w.start for w, _ in staffed if start < w.start < end}
     points |= {w.end for w, _ in staffed if start < w.end < end}
@@ -202,14 +249,16 @@ def _nurse_room(
     return True
 
 
-def candidate_starts(capacity: Capacity, demand: SeriesDemand, relaxed: frozenset[str] = frozenset()) -> list[int]:
+def candidate_starts(
+    capacity: Capacity, demand: SeriesDemand, relaxed: frozenset[str] = frozenset(), *, slot_min: int | None = None
+) -> list[int]:
     """Start minutes where one session of ``demand`` could go, judged alone (each rule is
-    checked again jointly by the solver)."""
+    checked again jointly by the solver), every ``slot_min`` minutes (default: the capacity's
+    grid) from the start of each opening window."""
     dur = demand.duration_min
     first = max(0, capacity.index_of(demand.earliest_day))
     last = min(capacity.days - 1, capacity.index_of(demand.latest_first_day) + demand.window_days - 1)
     free_anywhere = RULE_AVAILABILITY in relaxed
-    day_loads = _loads_by_day(capacity.infusion_load)
     starts: list[int] = []
     for index in range(first, last + 1):
         day = capacity.first_day + timedelta(days=index)
@@ -219,16 +268,16 @@ def candidate_starts(capacity: Capacity, demand: SeriesDemand, relaxed: frozense
         for window in capacity.open_windows:
             if window.end <= base or window.start >= base + DAY_MIN:
                 continue
-            step = capacity.slot_min
+            step = slot_min or capacity.slot_min
             t = window.start + (-window.start % step)
             while t + dur <= window.end:
                 ok = free_anywhere or any(a <= t - base and t - base + dur <= b for a, b in demand.time_windows)
-                if ok and RULE_PRESCRIBER not in relaxed and capacity.prescriber_cover is not None:
-                    ok = _covered(capacity.prescriber_cover, t, t + dur)
+                if ok and RULE_PRESCRIBER not in relaxed:
+                    ok = _has_cover(capacity, t, t + dur)
                 if ok and RULE_CHAIRS not in relaxed:
-                    ok = any(_free(capacity.chair_busy.get(c, ()), t, t + dur) for c in capacity.chairs)
+                    ok = any(_chair_free(capacity, c, t, t + dur) for c in capacity.chairs)
                 if ok and RULE_NURSES not in relaxed:
-                    ok = _nurse_room(capacity, t, t + dur, day_loads=day_loads)
+                    ok = _nurse_room(capacity, t, t + dur)
                 if ok:
                     starts.append(t)
                 t += step
@@ -236,6 +285,17 @@ def candidate_starts(capacity: Capacity, demand: SeriesDemand, relaxed: frozense
 
 
 # --- The CP-SAT model ------------------------------------------------------------------------------
+#
+# One interval per session, not one optional interval per chair: chairs are interchangeable for
+# capacity, so a cumulative over the chair count (existing bookings and outages as fixed load)
+# says all the solver needs to know, and concrete chairs are assigned afterwards by
+# :func:`assign_chairs`. Per-chair alternatives multiply the model by the number of chairs and
+# add nothing but symmetry; with 12 chairs the solver spent its time budget in it and found no
+# plan (see the CP-SAT scheduling recipes, "Cumulative constraint" and "Alternative resources
+# for one interval", github.com/google/or-tools/blob/stable/ortools/sat/docs/scheduling.md).
+# Days and calendar weeks are linked to starts by linear constraints rather than divisions,
+# which propagate far better. Sessions of one series are ordered (session k+1 at least
+# ``min_gap_days`` after session k), which also breaks the symmetry between them.
 
 
 @dataclass
@@ -244,8 +304,12 @@ class _SeriesVars:
     present: cp_model.IntVar
     starts: list[cp_model.IntVar]
     days: list[cp_model.IntVar]
-    chair_of: list[dict[int, cp_model.IntVar]]
+    # Time of day and calendar week of each session (None where a person pinned the session).
+    tods: list[cp_model.IntVar | None]
+    weeks: list[cp_model.IntVar]
     first_cost: cp_model.IntVar
+    # Position in the series -> chair the person moving it chose.
+    pinned_chair: dict[int, int]
 
 
 def _add_series(
@@ -256,39 +320,41 @@ def _add_series(
     *,
     optional: bool,
     pin_position: int | None = None,
+    slot_min: int | None = None,
 ) -> _SeriesVars | None:
-    domain = candidate_starts(capacity, demand, relaxed)
+    domain = candidate_starts(capacity, demand, relaxed, slot_min=slot_min)
     pin = demand.pins[0] if demand.pins else None
     if not domain:
         return None
     n = demand.sessions
     present = model.new_bool_var(f"p{demand.key}") if optional else model.new_constant(1)
     wd0 = capacity.first_day.weekday()
+    start_domain = cp_model.Domain.from_values(domain)
+    day_domain = cp_model.Domain.from_values(sorted({t // DAY_MIN for t in domain}))
+    tod_domain = cp_model.Domain.from_values(sorted({t % DAY_MIN for t in domain}))
     starts: list[cp_model.IntVar] = []
     days: list[cp_model.IntVar] = []
     weeks: list[cp_model.IntVar] = []
-    chair_of: list[dict[int, cp_model.IntVar]] = []
+    tods: list[cp_model.IntVar | None] = []
+    pinned_chair: dict[int, int] = {}
     for k in range(n):
         if pin is not None and k == pin_position:
             start = model.new_constant(pin.start)
+            day = model.new_constant(pin.start // DAY_MIN)
+            pinned_chair[k] = pin.chair_id
+            tods.append(None)
         else:
-            start = model.new_int_var_from_domain(cp_model.Domain.from_values(domain), f"s{demand.key}_{k}")
-        day = model.new_int_var(0, capacity.days, f"d{demand.key}_{k}")
-        model.add_division_equality(day, start, DAY_MIN)
-        shifted = model.new_int_var(0, capacity.days + 7, f"ds{demand.key}_{k}")
-        model.add(shifted == day + wd0)
+            start = model.new_int_var_from_domain(start_domain, f"s{demand.key}_{k}")
+            day = model.new_int_var_from_domain(day_domain, f"d{demand.key}_{k}")
+            tod = model.new_int_var_from_domain(tod_domain, f"t{demand.key}_{k}")
+            model.add(start == DAY_MIN * day + tod)
+            tods.append(tod)
         week = model.new_int_var(0, capacity.days // 7 + 2, f"w{demand.key}_{k}")
-        model.add_division_equality(week, shifted, 7)
+        model.add(7 * week <= day + wd0)
+        model.add(day + wd0 <= 7 * week + 6)
         starts.append(start)
         days.append(day)
         weeks.append(week)
-        chairs: dict[int, cp_model.IntVar] = {}
-        for chair in capacity.chairs:
-            if pin is not None and k == pin_position and chair != pin.chair_id:
-                continue
-            chairs[chair] = model.new_bool_var(f"c{demand.key}_{k}_{chair}")
-        model.add(sum(chairs.values()) == present)
-        chair_of.append(chairs)
     for k in range(n - 1):
         model.add(days[k + 1] >= days[k] + demand.min_gap_days).only_enforce_if(present)
     for k in range(n - demand.max_per_week):
@@ -300,33 +366,43 @@ def _add_series(
     first_cost = model.new_int_var(0, capacity.days, f"fc{demand.key}")
     model.add(first_cost == days[0] - max(0, first_index)).only_enforce_if(present)
     model.add(first_cost == 0).only_enforce_if(present.Not())
-    return _SeriesVars(demand, present, starts, days, chair_of, first_cost)
+    return _SeriesVars(demand, present, starts, days, tods, weeks, first_cost, pinned_chair)
+
+
+def _merged(windows: Iterable[Window]) -> list[Window]:
+    merged: list[Window] = []
+    for w in sorted(windows):
+        if merged and w.start <= merged[-1].end:
+            merged[-1] = Window(merged[-1].start, max(merged[-1].end, w.end))
+        else:
+            merged.append(w)
+    return merged
 
 
 def _add_resources(
     model: cp_model.CpModel, capacity: Capacity, series: Sequence[_SeriesVars], relaxed: frozenset[str]
 ) -> None:
-    per_chair: dict[int, list[cp_model.IntervalVar]] = {c: [] for c in capacity.chairs}
-    nurse_intervals: list[cp_model.IntervalVar] = []
+    sessions: list[cp_model.IntervalVar] = []
     for sv in series:
         dur = sv.demand.duration_min
         for k, start in enumerate(sv.starts):
-            for chair, used in sv.chair_of[k].items():
-                per_chair[chair].append(
-                    model.new_optional_fixed_size_interval_var(start, dur, used, f"i{sv.demand.key}_{k}_{chair}")
-                )
-            nurse_intervals.append(model.new_optional_fixed_size_interval_var(start, dur, sv.present, "n"))
-    for chair, intervals in per_chair.items():
-        fixed = [] if RULE_CHAIRS in relaxed else capacity.chair_busy.get(chair, ())
-        for w in fixed:
-            intervals.append(model.new_fixed_size_interval_var(w.start, w.end - w.start, "busy"))
-        model.add_no_overlap(intervals)
-    if RULE_NURSES in relaxed or not nurse_intervals:
+            sessions.append(model.new_optional_fixed_size_interval_var(start, dur, sv.present, f"i{sv.demand.key}_{k}"))
+    if not sessions:
+        return
+    horizon = capacity.days * DAY_MIN
+    if RULE_CHAIRS not in relaxed:
+        # A chair's bookings and outages merged, so overlapping ones are not counted twice.
+        chair_intervals = list(sessions)
+        for chair in capacity.chairs:
+            for w in _merged(capacity.chair_busy.get(chair, ())):
+                if w.end > 0 and w.start < horizon:
+                    chair_intervals.append(model.new_fixed_size_interval_var(w.start, w.end - w.start, "busy"))
+        model.add_cumulative(chair_intervals, [1] * len(chair_intervals), len(capacity.chairs))
+    if RULE_NURSES in relaxed:
         return
     top = max([places for _, places in capacity.nurse_places] + [0])
-    intervals = list(nurse_intervals)
+    intervals = list(sessions)
     demands = [1] * len(intervals)
-    horizon = capacity.days * DAY_MIN
     for w, reduce_by in _reductions(capacity, top, horizon):
         intervals.append(model.new_fixed_size_interval_var(w.start, w.end - w.start, "fewer nurses"))
         demands.append(reduce_by)
@@ -351,45 +427,154 @@ def _reductions(capacity: Capacity, top: int, horizon: int) -> list[tuple[Window
     return blocks
 
 
-def _hint_first_fit(
-    model: cp_model.CpModel, capacity: Capacity, series: Sequence[_SeriesVars]
-) -> dict[int, list[Session]]:
-    """Start the search from the by-hand plan: first fit in order of earliest start, keeping
-    only the series it completes within their window. CP-SAT then has a good solution at once
-    and spends its time improving on it."""
+# --- Chairs for planned sessions -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlacedSession:
+    key: int
+    start: int
+    end: int
+    chair_id: int | None = None  # set when a person chose the chair
+
+
+def _colour_day(capacity: Capacity, day: Sequence[PlacedSession]) -> tuple[dict[int, int], set[int]]:
+    """Chairs for one day's new sessions (indexes into ``day``), and the indexes that got none.
+
+    Greedy first: in order of start, each session takes the free chair whose next fixed booking
+    begins soonest after it ends (best fit, keeping long free stretches for long sessions).
+    Without fixed bookings this is the classic interval-graph colouring and never fails when
+    the chair cumulative holds; fixed bookings can make it fail, and then a small exact model
+    assigns as many sessions as possible."""
+    crosses = any(_one_day(s.start, s.end) is None for s in day)
+    by_day = _index(capacity).busy
+    on_day = day[0].start // DAY_MIN
+    busy = {c: list(capacity.chair_busy.get(c, ()) if crosses else by_day[c].get(on_day, ())) for c in capacity.chairs}
+    chosen: dict[int, int] = {}
+    order = sorted(range(len(day)), key=lambda i: (day[i].chair_id is None, day[i].start, -day[i].end))
+    for i in order:
+        s = day[i]
+        free = [c for c in capacity.chairs if _free(busy[c], s.start, s.end)]
+        if s.chair_id is not None:
+            free = [c for c in free if c == s.chair_id]
+        if not free:
+            break
+        chair = min(free, key=lambda c: (min((w.start for w in busy[c] if w.start >= s.end), default=1 << 40), c))
+        chosen[i] = chair
+        busy[chair].append(Window(s.start, s.end))
+    else:
+        return chosen, set()
+    model = cp_model.CpModel()
+    uses: dict[int, dict[int, cp_model.IntVar]] = {}
+    per_chair: dict[int, list[cp_model.IntervalVar]] = {c: [] for c in capacity.chairs}
+    for i, s in enumerate(day):
+        uses[i] = {}
+        for c in capacity.chairs:
+            if (s.chair_id is None or s.chair_id == c) and _chair_free(capacity, c, s.start, s.end):
+                used = model.new_bool_var(f"u{i}_{c}")
+                uses[i][c] = used
+                per_chair[c].append(model.new_optional_fixed_size_interval_var(s.start, s.end - s.start, used, "x"))
+        model.add_at_most_one(uses[i].values())
+    for intervals in per_chair.values():
+        model.add_no_overlap(intervals)
+    model.maximize(sum(v for options in uses.values() for v in options.values()))
+    solver = _solver(0.5, 1)
+    if solver.solve(model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return {}, set(range(len(day)))
+    chosen = {i: c for i, options in uses.items() for c, v in options.items() if solver.value(v)}
+    return chosen, set(range(len(day))) - set(chosen)
+
+
+def assign_chairs(capacity: Capacity, placed: Sequence[PlacedSession]) -> tuple[dict[int, list[Session]], set[int]]:
+    """Concrete chairs for planned sessions, by day. A series with a session no chair can take
+    is left out whole (removing a series never breaks a rule for the others), so every series
+    returned is valid; the keys left out are returned too."""
+    dropped: set[int] = set()
+    while True:
+        by_day: dict[int, list[PlacedSession]] = {}
+        for p in placed:
+            if p.key not in dropped:
+                by_day.setdefault(p.start // DAY_MIN, []).append(p)
+        result: dict[int, list[Session]] = {}
+        failed: set[int] = set()
+        for day in by_day.values():
+            chosen, missing = _colour_day(capacity, day)
+            failed |= {day[i].key for i in missing}
+            for i, chair in chosen.items():
+                result.setdefault(day[i].key, []).append(Session(day[i].start, day[i].end, chair))
+        if not failed:
+            return {k: sorted(v, key=lambda s: s.start) for k, v in result.items()}, dropped
+        dropped |= failed
+
+
+def _placed(solver: cp_model.CpSolver, sv: _SeriesVars) -> list[PlacedSession]:
+    return [
+        PlacedSession(sv.demand.key, solver.value(s), solver.value(s) + sv.demand.duration_min, sv.pinned_chair.get(k))
+        for k, s in enumerate(sv.starts)
+    ]
+
+
+def _hint_series(
+    model: cp_model.CpModel, capacity: Capacity, sv: _SeriesVars, present: bool, starts: Sequence[int]
+) -> None:
+    """Hint every variable of one series, so that a feasible plan given as hints is complete and
+    the solver can adopt it as its first solution (CP-SAT only completes partial hints by
+    search, which on large models may not finish in time)."""
+    wd0 = capacity.first_day.weekday()
+    model.add_hint(sv.present, 1 if present else 0)
+    for k, start in enumerate(starts):
+        model.add_hint(sv.starts[k], start)
+        model.add_hint(sv.days[k], start // DAY_MIN)
+        tod = sv.tods[k]
+        if tod is not None:
+            model.add_hint(tod, start % DAY_MIN)
+        model.add_hint(sv.weeks[k], (start // DAY_MIN + wd0) // 7)
+    day0 = starts[0] // DAY_MIN
+    model.add_hint(sv.first_cost, day0 - max(0, capacity.index_of(sv.demand.earliest_day)) if present else 0)
+
+
+def _greedy(capacity: Capacity, demands: Sequence[SeriesDemand]) -> dict[int, list[Session]]:
+    """First fit, series by series in the given order, keeping only the series it completes
+    within their window (a series that does not fit releases what it took)."""
     booked: dict[int, list[Window]] = {}
     load: list[Window] = []
     plan: dict[int, list[Session]] = {}
-    for sv in sorted(series, key=lambda v: (v.demand.earliest_day, v.demand.key)):
+    for demand in demands:
         trial_booked = {c: list(ws) for c, ws in booked.items()}
         trial_load = list(load)
-        sessions = first_fit(capacity, sv.demand, trial_booked, trial_load)
+        sessions = first_fit(capacity, demand, trial_booked, trial_load)
         days = [x.start // DAY_MIN for x in sessions]
         fits = (
-            len(sessions) == sv.demand.sessions
-            and days[-1] - days[0] <= sv.demand.window_days - 1
-            and capacity.day_of(sessions[0].start) <= sv.demand.latest_first_day
-            and not series_violations(capacity, sv.demand, sessions)
+            len(sessions) == demand.sessions
+            and days[-1] - days[0] <= demand.window_days - 1
+            and capacity.day_of(sessions[0].start) <= demand.latest_first_day
+            and not series_violations(capacity, demand, sessions)
         )
-        model.add_hint(sv.present, 1 if fits else 0)
-        if not fits:
-            # A complete hint (every variable) lets the solver adopt it as its first solution.
-            for k, start in enumerate(sv.starts):
-                model.add_hint(start, series_vars_first_value(sv, k))
-                for used in sv.chair_of[k].values():
-                    model.add_hint(used, 0)
-            continue
-        booked, load = trial_booked, trial_load
-        plan[sv.demand.key] = sessions
-        for k, session in enumerate(sessions):
-            model.add_hint(sv.starts[k], session.start)
-            for chair, used in sv.chair_of[k].items():
-                model.add_hint(used, 1 if chair == session.chair_id else 0)
+        if fits:
+            booked, load = trial_booked, trial_load
+            plan[demand.key] = sessions
     return plan
 
 
-def series_vars_first_value(sv: _SeriesVars, k: int) -> int:
-    return int(sv.starts[k].proto.domain[0])
+def _hint_first_fit(
+    model: cp_model.CpModel, capacity: Capacity, series: Sequence[_SeriesVars]
+) -> dict[int, list[Session]]:
+    """Start the search from a by-hand plan: first fit in order of request, and first fit
+    shortest chair time first (which often completes more series when chairs are short),
+    whichever completes more. CP-SAT then has a good solution at once and spends its time
+    improving on it (``add_hint``; a hint on every variable lets the solver adopt it as its
+    first solution)."""
+    demands = [sv.demand for sv in series]
+    by_request = _greedy(capacity, sorted(demands, key=lambda d: (d.earliest_day, d.key)))
+    by_length = _greedy(capacity, sorted(demands, key=lambda d: (d.duration_min, d.earliest_day, d.key)))
+    plan = by_length if len(by_length) > len(by_request) else by_request
+    for sv in series:
+        if sv.demand.key in plan:
+            _hint_series(model, capacity, sv, True, [x.start for x in plan[sv.demand.key]])
+        else:
+            # Absent: any start in its domain satisfies the constraints that still apply.
+            _hint_series(model, capacity, sv, False, [int(sv.starts[0].proto.domain[0])] * sv.demand.sessions)
+    return plan
 
 
 def _solver(seconds: float, workers: int) -> cp_model.CpSolver:
@@ -397,15 +582,6 @@ def _solver(seconds: float, workers: int) -> cp_model.CpSolver:
     solver.parameters.max_time_in_seconds = seconds
     solver.parameters.num_workers = workers
     return solver
-
-
-def _sessions(solver: cp_model.CpSolver, sv: _SeriesVars) -> list[Session]:
-    result = []
-    for k, start in enumerate(sv.starts):
-        s = solver.value(start)
-        chair = next(c for c, used in sv.chair_of[k].items() if solver.value(used))
-        result.append(Session(s, s + sv.demand.duration_min, chair))
-    return sorted(result, key=lambda x: x.start)
 
 
 def _solve_one(
@@ -426,13 +602,18 @@ def _solve_one(
         model.minimize(sv.starts[-1] * (demand.sessions * horizon) + sum(sv.starts))
         solver = _solver(seconds, workers)
         status = solver.solve(model)
-        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            found = _sessions(solver, sv)
-            if not best or found[-1].start < best[-1].start:
-                best = found
-                best_stats = SolveStats(
-                    solver.status_name(status), 0.0, solver.objective_value, solver.best_objective_bound
-                )
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            continue
+        target = capacity if RULE_CHAIRS not in relaxed else replace(capacity, chair_busy={})
+        chaired, dropped = assign_chairs(target, _placed(solver, sv))
+        if dropped:
+            continue
+        found = chaired[demand.key]
+        if not best or found[-1].start < best[-1].start:
+            best = found
+            best_stats = SolveStats(
+                solver.status_name(status), 0.0, solver.objective_value, solver.best_objective_bound
+            )
     best_stats.seconds = clock.perf_counter() - began
     return best, best_stats
 
@@ -476,22 +657,38 @@ def propose_series(
     return SeriesOutcome([], binding_rule=binding, earliest_feasible_day=earliest, stats=stats)
 
 
+# Clinic-wide solves start sessions on a half-hour grid: a quarter of the start values of a
+# 15-minute grid for the same days, at little cost in packing (durations are not rounded).
+CLINIC_WIDE_SLOT_MIN = 30
+
+
 def plan_many(
-    capacity: Capacity, demands: Sequence[SeriesDemand], *, seconds: float = 5.0, workers: int = 2
+    capacity: Capacity,
+    demands: Sequence[SeriesDemand],
+    *,
+    seconds: float = 5.0,
+    workers: int = 2,
+    slot_min: int = CLINIC_WIDE_SLOT_MIN,
 ) -> PlanResult:
     """Clinic-wide replanning: place as many complete series as possible, then start them as
     early as possible. Two solves: the first maximises completed series (and proves a bound on
-    them), the second keeps that many and minimises the days to each first session."""
+    them), the second keeps that many and minimises the days to each first session. Chairs are
+    then assigned day by day; the bound stays valid because the chair cumulative is a
+    relaxation of chair-by-chair assignment."""
     began = clock.perf_counter()
     model = cp_model.CpModel()
-    series = [sv for d in demands if (sv := _add_series(model, capacity, d, frozenset(), optional=True)) is not None]
+    series = [
+        sv
+        for d in demands
+        if (sv := _add_series(model, capacity, d, frozenset(), optional=True, slot_min=slot_min)) is not None
+    ]
     if not series:
         return PlanResult({}, [d.key for d in demands], SolveStats("EMPTY", 0.0))
     _add_resources(model, capacity, series, frozenset())
-    greedy = _hint_first_fit(model, capacity, series)
+    greedy = _hint_first_fit(model, replace(capacity, slot_min=slot_min), series)
     completed = sum(sv.present for sv in series)
     model.maximize(completed)
-    solver = _solver(max(0.5, seconds * 0.7 - (clock.perf_counter() - began)), workers)
+    solver = _solver(max(0.2, seconds * 0.7 - (clock.perf_counter() - began)), workers)
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         # No solution proven in time: fall back to the checked first-fit plan (each series in it
@@ -502,19 +699,17 @@ def plan_many(
     bound = int(solver.best_objective_bound + 1e-6)
     model.clear_hints()  # type: ignore[no-untyped-call]
     for sv in series:
-        model.add_hint(sv.present, solver.value(sv.present))
-        for k, start in enumerate(sv.starts):
-            model.add_hint(start, solver.value(start))
-            for used in sv.chair_of[k].values():
-                model.add_hint(used, solver.value(used))
+        _hint_series(model, capacity, sv, bool(solver.value(sv.present)), [solver.value(x) for x in sv.starts])
     model.add(completed >= best)
     model.minimize(sum(sv.first_cost for sv in series))
-    second = _solver(max(0.5, seconds - (clock.perf_counter() - began)), workers)
+    # Keep time for assigning chairs: the whole call stays within ``seconds``.
+    second = _solver(max(0.2, seconds * 0.9 - (clock.perf_counter() - began)), workers)
     status2 = second.solve(model)
     use = second if status2 in (cp_model.OPTIMAL, cp_model.FEASIBLE) else solver
-    proposals = {sv.demand.key: _sessions(use, sv) for sv in series if use.value(sv.present)}
+    placed = [p for sv in series if use.value(sv.present) for p in _placed(use, sv)]
+    proposals, _ = assign_chairs(capacity, placed)
     unplanned = [d.key for d in demands if d.key not in proposals]
-    stats = SolveStats(solver.status_name(status), clock.perf_counter() - began, float(best), float(bound))
+    stats = SolveStats(solver.status_name(status), clock.perf_counter() - began, float(len(proposals)), float(bound))
     return PlanResult(proposals, unplanned, stats, completed_bound=bound)
 
 
@@ -532,6 +727,8 @@ def first_fit(
     stretched = replace(demand, latest_first_day=capacity.first_day + timedelta(days=capacity.days), window_days=1)
     weeks: dict[int, int] = {}
     wd0 = capacity.first_day.weekday()
+    booked_by_day = {c: _loads_by_day(ws) for c, ws in booked.items()}
+    load_by_day = _loads_by_day(load)
     for t in candidate_starts(capacity, stretched):
         if len(sessions) == demand.sessions:
             break
@@ -540,19 +737,22 @@ def first_fit(
             continue
         if weeks.get((day + wd0) // 7, 0) >= demand.max_per_week:
             continue
+        # Sessions lie within one opening window, so within one day: that day's bookings suffice.
         chair = next(
             (
                 c
                 for c in capacity.chairs
-                if _free(capacity.chair_busy.get(c, ()), t, t + dur) and _free(booked.get(c, []), t, t + dur)
+                if _chair_free(capacity, c, t, t + dur) and _free(booked_by_day.get(c, {}).get(day, ()), t, t + dur)
             ),
             None,
         )
-        if chair is None or not _nurse_room(capacity, t, t + dur, load):
+        if chair is None or not _nurse_room(capacity, t, t + dur, load_by_day.get(day, ())):
             continue
         sessions.append(Session(t, t + dur, chair))
         booked.setdefault(chair, []).append(Window(t, t + dur))
+        booked_by_day.setdefault(chair, {}).setdefault(day, []).append(Window(t, t + dur))
         load.append(Window(t, t + dur))
+        load_by_day.setdefault(day, []).append(Window(t, t + dur))
         weeks[(day + wd0) // 7] = weeks.get((day + wd0) // 7, 0) + 1
     return sessions
 

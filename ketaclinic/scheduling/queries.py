@@ -8,12 +8,20 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Q, QuerySet
+from django.db.models import Max, Q, QuerySet
+from django.utils import timezone
 
 from ketaclinic.clinics.models import Chair, Location
 from ketaclinic.infusions.models import Protocol
 from ketaclinic.patients.models import Patient
-from ketaclinic.scheduling.choices import INFUSION_KINDS, RELEASED_STATUSES, SeriesStatus, ShiftPresence, ShiftRole
+from ketaclinic.scheduling.choices import (
+    INFUSION_KINDS,
+    RELEASED_STATUSES,
+    SeriesKind,
+    SeriesStatus,
+    ShiftPresence,
+    ShiftRole,
+)
 from ketaclinic.scheduling.models import (
     Booking,
     ChairOutage,
@@ -158,7 +166,7 @@ def demand_for(request: SeriesRequest, *, key: int | None = None, earliest: date
     )
     return SeriesDemand(
         key=key if key is not None else (request.pk or 0),
-        sessions=request.protocol.induction_infusions,
+        sessions=request.sessions_wanted,
         duration_min=rule.chair_time_min,
         earliest_day=start,
         latest_first_day=start + timedelta(days=policy.search_days),
@@ -253,3 +261,57 @@ def propose(request: SeriesRequest, *, pins: Sequence[tuple[datetime, int]] = ()
         earliest_feasible_day=outcome.earliest_feasible_day,
         solve_seconds=outcome.stats.seconds if outcome.stats else 0.0,
     )
+
+
+@dataclass
+class MaintenanceDue:
+    """A patient whose prescriber-set maintenance interval has passed (or passes this week)."""
+
+    patient: Patient
+    last_infusion: datetime
+    due_on: date
+    interval_days: int
+
+
+def maintenance_due(location: Location, today: date, *, ahead_days: int = 7) -> list[MaintenanceDue]:
+    """Patients at ``location`` whose last infusion plus the prescriber's interval falls on or
+    before ``today + ahead_days``, with no infusion booked ahead and no open maintenance
+    request. Three queries, whatever the number of patients."""
+    intervals: dict[int, int] = {}
+    for patient_id, days in (
+        SeriesRequest.objects.filter(location=location, maintenance_interval_days__isnull=False)
+        .order_by("created_at", "id")
+        .values_list("patient_id", "maintenance_interval_days")
+    ):
+        if days is not None:
+            intervals[patient_id] = days
+    if not intervals:
+        return []
+    now = timezone.now()
+    infusions = Booking.objects.filter(
+        location=location, patient_id__in=intervals, appointment_type__kind__in=INFUSION_KINDS
+    ).exclude(status__in=RELEASED_STATUSES)
+    last = dict(
+        infusions.filter(start__lt=now)
+        .values("patient_id")
+        .annotate(last=Max("start"))
+        .values_list("patient_id", "last")
+    )
+    ahead = set(infusions.filter(start__gte=now).values_list("patient_id", flat=True))
+    waiting = set(
+        SeriesRequest.objects.filter(
+            location=location,
+            patient_id__in=intervals,
+            kind=SeriesKind.MAINTENANCE,
+            status__in=[SeriesStatus.REQUESTED, SeriesStatus.WAITLISTED],
+        ).values_list("patient_id", flat=True)
+    )
+    zone = zone_of(location)
+    due: list[MaintenanceDue] = []
+    candidates = [p for p in last if p not in ahead and p not in waiting]
+    patients = {p.pk: p for p in Patient.objects.filter(pk__in=candidates)}
+    for patient_id in candidates:
+        due_on = last[patient_id].astimezone(zone).date() + timedelta(days=intervals[patient_id])
+        if due_on <= today + timedelta(days=ahead_days) and patient_id in patients:
+            due.append(MaintenanceDue(patients[patient_id], last[patient_id], due_on, intervals[patient_id]))
+    return sorted(due, key=lambda d: (d.due_on, d.patient.pk))

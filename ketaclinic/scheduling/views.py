@@ -10,6 +10,7 @@ from typing import Any, cast
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -22,19 +23,50 @@ from ketaclinic.core import audit
 from ketaclinic.core.access import signed_in
 from ketaclinic.core.models import AuditEvent
 from ketaclinic.core.permissions import has_grant
+from ketaclinic.core.roles import Role
+from ketaclinic.infusions.models import Protocol
 from ketaclinic.patients.choices import Decision
 from ketaclinic.patients.models import Patient
 from ketaclinic.patients.queries import latest_decision
 from ketaclinic.scheduling import actions, queries
 from ketaclinic.scheduling.calendar_export import bookings_to_ics
-from ketaclinic.scheduling.choices import STATUS_FLOW, BindingRule, BookingStatus, SeriesStatus
-from ketaclinic.scheduling.forms import CancelForm, ConfirmForm, DayForm, MoveForm, ReplanForm, SeriesRequestForm
-from ketaclinic.scheduling.models import Booking, OpeningHours, SeriesRequest
+from ketaclinic.scheduling.choices import STATUS_FLOW, BindingRule, BookingStatus, OfferStatus, SeriesStatus
+from ketaclinic.scheduling.forms import (
+    CancelForm,
+    ChairOutageForm,
+    ClosureForm,
+    ConfirmForm,
+    DayForm,
+    MaintenanceIntervalForm,
+    MoveForm,
+    OpeningHoursForm,
+    PolicyForm,
+    ReplanForm,
+    SeriesRequestForm,
+    SeriesRuleForm,
+    ShiftForm,
+)
+from ketaclinic.scheduling.models import (
+    WEEKDAY_NAMES,
+    Booking,
+    ChairOutage,
+    Closure,
+    OpeningHours,
+    SeriesRequest,
+    StaffShift,
+    WaitlistOffer,
+)
 from ketaclinic.scheduling.permissions import (
+    can_accept_offer,
+    can_answer_offers,
     can_book_appointments,
     can_book_for_patient,
+    can_manage_calendar,
+    can_manage_location_calendar,
     can_replan_location,
     can_run_replanning,
+    can_set_maintenance_interval,
+    can_set_patient_maintenance_interval,
     can_view_location_schedule,
     can_view_patient_schedule,
     can_view_schedule,
@@ -159,6 +191,8 @@ def board(request: HttpRequest) -> HttpResponse:
             "cancelled": [b for b in bookings if b.status == BookingStatus.CANCELLED],
             "has_bookings": bool(bookings),
             "can_book": can_book_appointments(user),
+            "can_manage_calendar": can_manage_location_calendar(user, location),
+            "maintenance_due": queries.maintenance_due(location, day),
             "refresh_seconds": REFRESH_SECONDS,
             "zone": zone,
             "now_local": timezone.now().astimezone(zone),
@@ -314,6 +348,9 @@ def series_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "move_form": move_form,
             "confirm_form": confirm,
             "may_book": may_book,
+            "interval_form": MaintenanceIntervalForm(initial={"interval_days": series.maintenance_interval_days})
+            if can_set_patient_maintenance_interval(user, series.patient) and not series.is_maintenance
+            else None,
             "bookings": list(series.bookings.select_related("chair", "appointment_type").order_by("start")),
             "zone": queries.zone_of(series.location),
         },
@@ -482,3 +519,248 @@ def replan(request: HttpRequest) -> HttpResponse:
         "scheduling/replan.html",
         {"location": location, "form": form, "requests": requests, "report": report},
     )
+
+
+# --- Calendar management ---------------------------------------------------------------------------
+
+
+CALENDAR_FORMS = ("hours", "closure", "outage", "shift", "policy")
+
+
+def _shift_staff(location: Location) -> list[tuple[int, str]]:
+    """Nurses and prescribers who work at ``location``: the people a shift can be given to."""
+    people = (
+        User.objects.filter(roles__role__in=[Role.NURSE, Role.PRESCRIBER, Role.MEDICAL_DIRECTOR], is_active=True)
+        .filter(Q(all_locations=True) | Q(locations=location))
+        .distinct()
+        .order_by("last_name", "first_name", "username")
+    )
+    return [(u.pk, str(u)) for u in people]
+
+
+def _calendar_forms(location: Location, data: Any, which: str) -> dict[str, Any]:
+    """Every form on the calendar page; only ``which`` is bound to ``data``."""
+    zone = queries.zone_of(location)
+    chair_choices = [(c.pk, c.name) for c in Chair.objects.filter(location=location, is_active=True)]
+
+    def bound(name: str) -> Any:
+        return data if name == which else None
+
+    policy = queries.policy_for(location)
+    return {
+        "hours": OpeningHoursForm(bound("hours"), prefix="hours"),
+        "closure": ClosureForm(bound("closure"), prefix="closure"),
+        "outage": ChairOutageForm(bound("outage"), prefix="outage", zone=zone, chairs=chair_choices),
+        "shift": ShiftForm(bound("shift"), prefix="shift", zone=zone, staff=_shift_staff(location)),
+        "policy": PolicyForm(bound("policy"), prefix="policy", instance=policy),
+    }
+
+
+def _apply_calendar_form(user: User, location: Location, which: str, form: Any) -> str:
+    """Call the one action ``form`` stands for; return what to tell the person."""
+    data = form.cleaned_data
+    if which == "hours":
+        actions.set_opening_hours(
+            acting_user=user, location=location, weekday=data["weekday"], opens=data["opens"], closes=data["closes"]
+        )
+        day = WEEKDAY_NAMES[data["weekday"]]
+        if data["opens"] is None:
+            return f"{day}: closed."
+        return f"{day}: open {data['opens']:%H:%M}–{data['closes']:%H:%M}."
+    if which == "closure":
+        actions.add_closure(
+            acting_user=user,
+            location=location,
+            starts_on=data["starts_on"],
+            ends_on=data["ends_on"],
+            reason=data["reason"],
+        )
+        return f"Closed {data['starts_on']:%-d %b %Y} to {data['ends_on']:%-d %b %Y}."
+    if which == "outage":
+        chair = get_object_or_404(Chair, pk=data["chair"], location=location)
+        actions.add_chair_outage(
+            acting_user=user, chair=chair, starts_at=data["starts_at"], ends_at=data["ends_at"], reason=data["reason"]
+        )
+        return f"{chair.name} is out of service from {data['starts_at']:%-d %b %H:%M}."
+    if which == "shift":
+        person = get_object_or_404(User, pk=data["user"])
+        actions.add_shift(
+            acting_user=user,
+            user=person,
+            location=location,
+            start=data["starts_at"],
+            end=data["ends_at"],
+            role=data["role"],
+            presence=data["presence"],
+        )
+        return f"Shift added for {person}."
+    actions.save_policy(acting_user=user, location=location, **{name: data[name] for name in PolicyForm.Meta.fields})
+    return "Scheduling policy saved."
+
+
+@signed_in(can_manage_calendar)
+@require_http_methods(["GET", "POST"])
+def calendar(request: HttpRequest) -> HttpResponse:
+    """Opening hours, closures, chairs out of service, staff shifts and the scheduling policy of
+    one location. Each form posts ``form=<name>`` and calls one action; a form with errors is
+    shown again with them, and nothing is written."""
+    user = cast(User, request.user)
+    location = _location(request, can_manage_location_calendar)
+    which = request.POST.get("form", "") if request.method == "POST" else ""
+    if request.method == "POST" and which not in CALENDAR_FORMS:
+        return HttpResponse("Unknown form.", status=400)
+    forms_by_name = _calendar_forms(location, request.POST, which)
+    status = 200
+    if which:
+        form = forms_by_name[which]
+        if form.is_valid():
+            try:
+                note = _apply_calendar_form(user, location, which, form)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, note)
+                return redirect(f"{reverse('scheduling:calendar')}?location={location.pk}#{which}")
+        status = 400
+    zone = queries.zone_of(location)
+    now = timezone.now()
+    context = {
+        "location": location,
+        "forms": forms_by_name,
+        "zone": zone,
+        "hours": list(OpeningHours.objects.filter(location=location)),
+        "closures": list(Closure.objects.filter(location=location, ends_on__gte=now.astimezone(zone).date())),
+        "outages": list(ChairOutage.objects.filter(chair__location=location, ends_at__gte=now).select_related("chair")),
+        "shifts": list(
+            StaffShift.objects.filter(location=location, end__gte=now, start__lt=now + timedelta(days=14))
+            .select_related("user")
+            .order_by("start")
+        ),
+        "policy": queries.policy_for(location),
+        "protocols": Protocol.objects.filter(is_active=True).count(),
+    }
+    return render(request, "scheduling/calendar.html", context, status=status)
+
+
+@signed_in(can_manage_calendar)
+@require_http_methods(["GET", "POST"])
+def series_rules(request: HttpRequest) -> HttpResponse:
+    """Each active protocol's series rule: infusion length, recovery, turnover, spacing and the
+    weekly cap. Rules belong to the protocol, so they are the same at every location."""
+    user = cast(User, request.user)
+    protocols = list(Protocol.objects.filter(is_active=True).order_by("name"))
+    editing = None
+    if request.method == "POST":
+        raw = request.POST.get("protocol", "")
+        editing = next((p for p in protocols if str(p.pk) == raw), None)
+        if editing is None:
+            return HttpResponse("Unknown protocol.", status=400)
+    rows = []
+    status = 200
+    for protocol in protocols:
+        rule = queries.series_rule_for(protocol)
+        bound = request.POST if protocol == editing else None
+        form = SeriesRuleForm(bound, prefix=f"rule{protocol.pk}", instance=rule)
+        if bound is not None:
+            if form.is_valid():
+                actions.save_series_rule(
+                    acting_user=user,
+                    protocol=protocol,
+                    **{name: form.cleaned_data[name] for name in SeriesRuleForm.Meta.fields},
+                )
+                messages.success(request, f"Series rule for {protocol.name} saved.")
+                return redirect("scheduling:series_rules")
+            status = 400
+        rows.append((protocol, rule, form))
+    return render(request, "scheduling/series_rules.html", {"rows": rows}, status=status)
+
+
+@signed_in(can_answer_offers)
+@require_http_methods(["GET", "POST"])
+def offer(request: HttpRequest, pk: int) -> HttpResponse:
+    """A freed chair held for a waiting patient: the link in the offer text opens this page.
+    The patient (signed in to the portal) or the front desk books it with one button while the
+    hold lasts; afterwards the page says it has passed on."""
+    user = cast(User, request.user)
+    held = get_object_or_404(
+        WaitlistOffer.objects.select_related("entry__patient__location", "entry__location", "chair"), pk=pk
+    )
+    patient = held.entry.patient
+    if not can_accept_offer(user, patient):
+        raise PermissionDenied
+    error = ""
+    if request.method == "POST":
+        try:
+            booking = actions.accept_offer(acting_user=user, offer=held)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        except actions.BookingConflict as exc:
+            error = f"The slot cannot be booked any more: {exc.message}"
+        else:
+            zone = queries.zone_of(booking.location)
+            messages.success(request, f"Booked: {booking.start.astimezone(zone):%a %d %b %Y at %H:%M}.")
+            if user.is_patient_user:
+                return redirect("scheduling:offer", pk=held.pk)
+            return redirect("scheduling:patient_series", pk=patient.pk)
+        held.refresh_from_db()
+    audit.record_read(user, patient, patient_id=patient.pk, location_id=held.entry.location_id)
+    is_open = held.status == OfferStatus.HELD and held.expires_at > timezone.now()
+    return render(
+        request,
+        "scheduling/offer.html",
+        {
+            "offer": held,
+            "patient": patient,
+            "location": held.entry.location,
+            "zone": queries.zone_of(held.entry.location),
+            "is_open": is_open,
+            "error": error,
+        },
+        status=409 if error else 200,
+    )
+
+
+@signed_in(can_book_appointments)
+@require_POST
+def maintenance_request(request: HttpRequest, pk: int) -> HttpResponse:
+    """One click from the "maintenance due" list: ask for one maintenance infusion and open its
+    proposal (the planner proposes the earliest slot that obeys every rule)."""
+    user = cast(User, request.user)
+    patient = get_object_or_404(Patient.objects.select_related("location"), pk=pk)
+    if not can_book_for_patient(user, patient):
+        raise PermissionDenied
+    try:
+        series = actions.request_maintenance(
+            acting_user=user, patient=patient, reason="The prescriber's maintenance interval has passed."
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("scheduling:patient_series", pk=patient.pk)
+    return redirect("scheduling:series", pk=series.pk)
+
+
+@signed_in(can_set_maintenance_interval)
+@require_POST
+def maintenance_interval(request: HttpRequest, pk: int) -> HttpResponse:
+    """A prescriber sets (or clears) the maintenance interval on a series."""
+    user = cast(User, request.user)
+    series = get_object_or_404(SeriesRequest.objects.select_related("patient"), pk=pk)
+    if not can_set_patient_maintenance_interval(user, series.patient):
+        raise PermissionDenied
+    form = MaintenanceIntervalForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+        return redirect("scheduling:series", pk=series.pk)
+    try:
+        actions.set_maintenance_interval(
+            acting_user=user, series_request=series, interval_days=form.cleaned_data["interval_days"]
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        days = form.cleaned_data["interval_days"]
+        messages.success(
+            request,
+            f"Maintenance due {days} days after the last infusion." if days else "Maintenance interval cleared.",
+        )
+    return redirect("scheduling:series", pk=series.pk)

@@ -14,8 +14,10 @@ from ketaclinic.scheduling.planner import (
     DAY_MIN,
     Capacity,
     Pin,
+    PlacedSession,
     SeriesDemand,
     Window,
+    assign_chairs,
     first_fit,
     plan_many,
     propose_series,
@@ -131,6 +133,59 @@ def test_clinic_wide_planning_keeps_every_series_valid_together(
             others = [s for s in every if s not in own]
             assert series_violations(capacity, d, own, others) == []
     assert len(result.proposals) <= result.completed_bound
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    count=st.integers(2, 10),
+    chairs=st.integers(1, 4),
+    places=st.integers(1, 4),
+    busy=busy_windows,
+    durations=st.lists(st.integers(4, 16).map(lambda q: q * 15), min_size=10, max_size=10),
+    seed=st.integers(0, 1000),
+)
+def test_clinic_wide_planning_around_fixed_bookings_keeps_every_series_valid_together(
+    count: int, chairs: int, places: int, busy: list[tuple[int, int, int]], durations: list[int], seed: int
+) -> None:
+    """Fixed bookings on particular chairs are where assigning chairs after the solve can fail;
+    whatever is returned must still obey every rule, jointly, and never exceed the bound."""
+    taken: dict[int, list[Window]] = {}
+    for i, (day, quarter, length) in enumerate(busy):
+        start = day * DAY_MIN + quarter * 15
+        taken.setdefault(i % chairs + 1, []).append(Window(start, start + length * 15))
+    capacity = calendar(chairs=chairs, places=places, busy={c: tuple(ws) for c, ws in taken.items()})
+    capacity = replace(capacity, infusion_load=tuple(w for ws in taken.values() for w in ws))
+    demands = [
+        demand(
+            key=i,
+            duration_min=durations[i],
+            earliest_day=MONDAY + timedelta(days=(seed + 3 * i) % 10),
+            latest_first_day=MONDAY + timedelta(days=(seed + 3 * i) % 10 + 7),
+            time_windows=(((8 + (seed + i) % 3) * 60, 17 * 60),),
+        )
+        for i in range(count)
+    ]
+    result = plan_many(capacity, demands, seconds=2)
+    every = [s for sessions in result.proposals.values() for s in sessions]
+    for d in demands:
+        if d.key in result.proposals:
+            own = result.proposals[d.key]
+            others = [s for s in every if s not in own]
+            assert series_violations(capacity, d, own, others) == []
+    assert set(result.proposals) | set(result.unplanned) == {d.key for d in demands}
+    assert len(result.proposals) <= result.completed_bound
+
+
+def test_chairs_are_assigned_around_fixed_bookings_or_the_series_is_left_out() -> None:
+    """Two chairs, each free for only half the morning: a 3-hour session fits the count of free
+    chairs at every minute, yet no single chair holds it, so it gets no chair."""
+    capacity = calendar(chairs=2, busy={1: (Window(8 * 60, 10 * 60),), 2: (Window(10 * 60, 12 * 60),)}, days=1)
+    chaired, dropped = assign_chairs(capacity, [PlacedSession(7, 9 * 60, 12 * 60)])
+    assert chaired == {}
+    assert dropped == {7}
+    chaired, dropped = assign_chairs(capacity, [PlacedSession(7, 12 * 60, 15 * 60), PlacedSession(8, 12 * 60, 14 * 60)])
+    assert dropped == set()
+    assert sorted(s.chair_id for ss in chaired.values() for s in ss) == [1, 2]
 
 
 def test_the_earliest_completion_is_proposed_first() -> None:
