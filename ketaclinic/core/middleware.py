@@ -81,11 +81,8 @@ class LocationTimezoneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        zone = None
-        if request.user.is_authenticated:
-            zone = request.user.display_time_zone
-        if zone:
-            timezone.activate(zoneinfo.ZoneInfo(zone))
-        else:
-            timezone.deactivate()
-        return self.get_response(request)
+        zone = request.user.display_time_zone if request.user.is_authenticated else None
+        # override() restores the previous zone afterwards, so it never leaks into the next
+        # request served by the same thread (or into test code after a test-client request).
+        with timezone.override(zoneinfo.ZoneInfo(zone) if zone else None):
+            return self.get_response(request)

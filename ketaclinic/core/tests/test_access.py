@@ -7,6 +7,7 @@ import sys
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 
 from config import settings as production
 from ketaclinic.core.models import AuditEvent
@@ -61,3 +62,8 @@ def test_production_settings_use_argon2_and_pass_the_deploy_check() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_request_in_a_locations_time_zone_does_not_leak_it_to_later_code(world: World) -> None:
+    signed_in_client(world["nurse"]).get(reverse("core:home"))
+    assert timezone.get_current_timezone_name() == settings.TIME_ZONE
