@@ -3,6 +3,7 @@ discrepancies and inventories, each built through the real actions."""
 
 from __future__ import annotations
 
+import zoneinfo
 from datetime import timedelta
 from decimal import Decimal
 
@@ -202,7 +203,9 @@ def test_a_correction_points_at_what_it_corrects_and_fixes_balance_and_session(w
 
 
 def test_an_expired_lot_cannot_be_dispensed(world: World) -> None:
-    container = receive(world, expires_on=timezone.localdate() - timedelta(days=1))[0]
+    # "Expired" is judged on the location's calendar, which can differ from the server's.
+    site_today = timezone.localdate(timezone=zoneinfo.ZoneInfo(world.location.time_zone))
+    container = receive(world, expires_on=site_today - timedelta(days=1))[0]
     with pytest.raises(ValidationError, match="expired"):
         dispense_to_session(world, container)
     assert LedgerEntry.objects.count() == 1
