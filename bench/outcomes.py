@@ -282,7 +282,8 @@ def main() -> int:
         print(f"(generated PostgreSQL data in {time.perf_counter() - t0:.1f} s)", flush=True)
         with connection.cursor() as cur:
             cur.execute("SELECT count(*) FROM outcomes_diaryentry")
-            rows = cur.fetchone()[0]  # type: ignore[index]
+            row = cur.fetchone()
+            rows = row[0] if row else 0
         gen_pg = time.perf_counter() - t0
         location = Location.objects.get(name="Bench Site")
         pg_times, pg_result = timed(lambda: dashboard.clinic_dashboard([location], now=NOW), RUNS)
