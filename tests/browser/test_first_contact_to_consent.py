@@ -18,6 +18,7 @@ from ketaclinic.consents.models import ConsentSignature
 from ketaclinic.core.testing import PASSWORD, World, current_code
 from ketaclinic.infusions.actions import create_protocol
 from ketaclinic.leads.models import Lead
+from ketaclinic.patients.actions import seed_screening_rules
 from ketaclinic.patients.models import CandidacyDecision, Patient
 from tests.browser.conftest import SCREENSHOTS
 
@@ -52,6 +53,9 @@ def test_contact_to_signed_consent(
 ) -> None:
     settings.CONTACT_MIN_FILL_SECONDS = 0
     base = live_server.url
+    # Tests that commit data empty every table afterwards, including the rules the data migration
+    # installed; put the clinic's default screening questions back.
+    seed_screening_rules(acting_user=None)
     create_protocol(acting_user=live_world["director"], code="induction", name="Migraine induction, 6 in 3 weeks")
     publish_document(
         acting_user=live_world["director"],
