@@ -12,6 +12,9 @@ APPEND_ONLY_TABLES = [
     "consents_consentsignature",
     "consents_consentdocument",
     "inventory_ledgerentry",
+    "infusions_sessionevent",
+    "infusions_addendum",
+    "infusions_protocolversion",
 ]
 
 

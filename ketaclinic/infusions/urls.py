@@ -1,4 +1,8 @@
-from django.urls import path  # noqa: F401
+"""Chairside pages. Session pages (views_session) and the protocol library, orders, printable
+record and monitor log (views_library) keep their own pattern lists."""
+
+from ketaclinic.infusions.views_library import urlpatterns as library_urls
+from ketaclinic.infusions.views_session import urlpatterns as session_urls
 
 app_name = "infusions"
-urlpatterns: list = []  # type: ignore[type-arg]
+urlpatterns = session_urls + library_urls

@@ -1,0 +1,3 @@
+from ketaclinic.core.testing import Route
+
+ROUTES: dict[str, Route] = {}
