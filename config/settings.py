@@ -167,6 +167,9 @@ LOGIN_REDIRECT_URL = "core:home"
 
 # Automatic logoff after inactivity, 164.312(a)(2)(iii). 15 minutes unless the clinic sets it.
 IDLE_TIMEOUT_SECONDS = env_int("IDLE_TIMEOUT_SECONDS", 15 * 60)
+# Modified Aldrete discharge threshold for scores not tied to a session's protocol (common
+# threshold ≥9, ../shared/docs/clinical-reference.md §5); each protocol version sets its own.
+ALDRETE_DISCHARGE_THRESHOLD = env_int("ALDRETE_DISCHARGE_THRESHOLD", 9)
 SESSION_COOKIE_AGE = env_int("SESSION_MAX_AGE_SECONDS", 12 * 60 * 60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True

@@ -11,6 +11,7 @@ from ketaclinic.accounts.permissions import can_manage_staff, can_use_staff_page
 from ketaclinic.clinics.permissions import can_view_locations
 from ketaclinic.consents.permissions import can_manage_consent_documents
 from ketaclinic.core.access import is_second_factor_verified
+from ketaclinic.infusions.permissions import can_view_protocols
 from ketaclinic.inventory.permissions import can_view_inventory
 from ketaclinic.leads.permissions import can_view_leads
 from ketaclinic.messaging.permissions import can_message_patients, can_view_message_log
@@ -27,6 +28,7 @@ NAV: list[tuple[str, str, Callable[[Any], bool]]] = [
     ("Schedule", "scheduling:board", can_view_schedule),
     ("Messages", "messaging:conversations", can_message_patients),
     ("Message log", "messaging:log", lambda u: can_view_message_log(u) and not can_message_patients(u)),
+    ("Protocols", "infusions:library", can_view_protocols),
     ("Controlled substances", "inventory:home", can_view_inventory),
     ("Locations", "clinics:list", can_view_locations),
     ("Staff", "accounts:staff_list", can_manage_staff),

@@ -68,8 +68,10 @@ class IdleTimeoutMiddleware:
                 if request.path.startswith("/api/"):
                     return HttpResponse(status=401)
                 return redirect(f"{resolve_url(settings.LOGIN_URL)}?next={request.path}")
-            # The countdown's own status poll must not count as activity.
-            if request.path != "/accounts/session/":
+            # The countdown's own status poll, and pages' background refreshes (the chairside
+            # page and the day board send X-Background-Poll), must not count as activity.
+            background = request.headers.get("X-Background-Poll") == "1"
+            if request.path != "/accounts/session/" and not background:
                 request.session[LAST_SEEN_KEY] = now
         return self.get_response(request)
 

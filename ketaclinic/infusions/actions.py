@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import OuterRef, Subquery
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
@@ -65,7 +67,8 @@ PROTOCOL_FIELDS = ["code", "name", "summary", "induction_infusions", "induction_
 VERSION_FIELDS = [
     f.name
     for f in ProtocolVersion._meta.get_fields()
-    if getattr(f, "concrete", False) and f.name not in {"id", "protocol", "number", "created_by", "created_at"}
+    if getattr(f, "concrete", False)
+    and f.name not in {"id", "protocol", "number", "created_by", "created_at", "change_note"}
 ]
 RATE_PLACES = Decimal("0.1")
 # A typed pump rate must match the computed one to the pump's 0.1 mL/h display.
@@ -111,9 +114,21 @@ def _when(at: datetime | None) -> datetime:
     return when
 
 
+def _event_time(session: InfusionSession, at: datetime | None) -> datetime:
+    """A pump event's time: not in the future and not before the last event on the timeline
+    (totals replay the events in time order, so a back-dated one would break them)."""
+    when = _when(at)
+    last = session.events.order_by("-at", "-pk").values_list("at", flat=True).first()
+    if last is not None and when < last:
+        raise ValidationError(
+            {"at": f"The timeline already has an event at {timezone.localtime(last):%H:%M}; chart this one after it."}
+        )
+    return when
+
+
 def _lock(session: InfusionSession, *, allow: Sequence[str] | None = None) -> InfusionSession:
     locked = (
-        InfusionSession.objects.select_for_update()
+        InfusionSession.objects.select_for_update(of=("self",))
         .select_related("protocol_version", "order", "booking", "patient")
         .get(pk=session.pk)
     )
@@ -145,6 +160,7 @@ def create_protocol(
     induction_infusions: int = 6,
     induction_window_days: int = 21,
     version_values: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> Protocol:
     """A new protocol with its first version (the cited defaults unless values are given)."""
     protocol = Protocol(
@@ -167,6 +183,7 @@ def create_protocol(
         protocol=protocol,
         values={**default_values(), **(version_values or {})},
         change_note="First version from the cited defaults.",
+        at=at,
     )
     return protocol
 
@@ -212,7 +229,12 @@ def _check_version(version: ProtocolVersion) -> None:
 
 @transaction.atomic
 def publish_protocol_version(
-    *, acting_user: User | None, protocol: Protocol, values: Mapping[str, Any], change_note: str
+    *,
+    acting_user: User | None,
+    protocol: Protocol,
+    values: Mapping[str, Any],
+    change_note: str,
+    at: datetime | None = None,
 ) -> ProtocolVersion:
     """Publish a new version of a protocol's limits; the previous versions stay as they were
     for the sessions that ran under them."""
@@ -225,6 +247,7 @@ def publish_protocol_version(
         protocol=protocol,
         number=(previous.number + 1) if previous else 1,
         created_by=acting_user,
+        created_at=_when(at),
         change_note=change_note.strip(),
         **values,
     )
@@ -255,6 +278,7 @@ def write_order(
     hard_max_mg_per_kg_h: Decimal | None = None,
     max_total_mg_per_session: Decimal | None = None,
     note: str = "",
+    at: datetime | None = None,
 ) -> InfusionOrder:
     """A prescriber orders a protocol version for a patient; limits may only narrow. The order
     replaces the patient's earlier active orders."""
@@ -264,6 +288,7 @@ def write_order(
         patient=patient,
         protocol_version=protocol_version,
         prescriber=acting_user,
+        created_at=_when(at),
         start_mg_per_kg_h=start_mg_per_kg_h,
         soft_max_mg_per_kg_h=soft_max_mg_per_kg_h,
         hard_max_mg_per_kg_h=hard_max_mg_per_kg_h,
@@ -305,7 +330,7 @@ def write_order(
 
 
 @transaction.atomic
-def check_in(*, acting_user: User, booking: Booking) -> InfusionSession:
+def check_in(*, acting_user: User, booking: Booking, at: datetime | None = None) -> InfusionSession:
     """Open the chairside record for an infusion booking; the booking becomes checked in."""
     booking = Booking.objects.select_for_update().select_related("appointment_type").get(pk=booking.pk)
     if booking.appointment_type.kind not in INFUSION_KINDS or booking.chair_id is None:
@@ -332,6 +357,7 @@ def check_in(*, acting_user: User, booking: Booking) -> InfusionSession:
         chair_id=booking.chair_id,
         order=order,
         protocol_version=order.protocol_version,
+        checked_in_at=_when(at),
         checked_in_by=acting_user,
         escort_name=getattr(patient, "escort_name", "") or "",
         escort_phone=getattr(patient, "escort_phone", "") or "",
@@ -352,6 +378,7 @@ def complete_checklist(
     fasting_confirmed: bool,
     pregnancy: str,
     items: Mapping[str, bool],
+    at: datetime | None = None,
 ) -> InfusionSession:
     """The pre-infusion checklist: every item ticked, today's weight, escort confirmed."""
     session = _lock(session, allow=[SessionStatus.CHECKED_IN, SessionStatus.READY])
@@ -385,11 +412,16 @@ def complete_checklist(
     session.fasting_confirmed = bool(fasting_confirmed)
     session.pregnancy = pregnancy if version.ask_pregnancy else PregnancyAnswer.NOT_APPLICABLE
     session.checklist = {item: True for item in version.checklist_items}
-    session.checklist_completed_at = timezone.now()
+    session.checklist_completed_at = _when(at)
     session.checklist_completed_by = acting_user
     session.status = SessionStatus.READY
     session.save()
-    record_weight(acting_user=acting_user, patient=session.patient, weight_kg=session.weight_kg)
+    record_weight(
+        acting_user=acting_user,
+        patient=session.patient,
+        weight_kg=session.weight_kg,
+        measured_at=session.checklist_completed_at,
+    )
     _record(
         acting_user,
         session,
@@ -473,6 +505,7 @@ def _store_vitals(  # noqa: PLR0917 - the stored row's parts
             parameter=f.parameter,
             value=f.value,
             message=f.message,
+            raised_at=min(taken_at, timezone.now()),
         )
         for f in findings
     ]
@@ -510,6 +543,15 @@ class DeviceReading:
     message_id: str
 
 
+DEVICE_STATUSES = (
+    SessionStatus.CHECKED_IN,
+    SessionStatus.READY,
+    SessionStatus.INFUSING,
+    SessionStatus.PAUSED,
+    SessionStatus.RECOVERING,
+)
+
+
 @transaction.atomic
 def record_device_vitals(
     *, session: InfusionSession, readings: Sequence[DeviceReading], device: str = ""
@@ -517,45 +559,194 @@ def record_device_vitals(
     """Chart monitor readings for one session in one transaction with one audit event (the
     gateway's batch path). Each reading is checked like a typed one; an impossible reading
     refuses the whole batch, so the gateway can answer AE for it."""
-    session = _lock(
-        session,
-        allow=[
-            SessionStatus.READY,
-            SessionStatus.INFUSING,
-            SessionStatus.PAUSED,
-            SessionStatus.RECOVERING,
-            SessionStatus.CHECKED_IN,
-        ],
+    result = record_device_vitals_many([DeviceMessage(session=session, readings=readings, device=device)])[0]
+    if isinstance(result, ValidationError):
+        raise result
+    return result
+
+
+@dataclass(frozen=True)
+class DeviceMessage:
+    """One monitor message's readings for one session: what the gateway acknowledges as a unit."""
+
+    session: InfusionSession
+    readings: Sequence[DeviceReading]
+    device: str = ""
+
+
+def _refusal(session: InfusionSession) -> ValidationError | None:
+    """Why monitor values cannot be charted on this session now (as ``_lock`` words it)."""
+    if session.status in {SessionStatus.SIGNED, SessionStatus.LOCKED}:
+        return ValidationError("This record is signed; add an addendum instead of changing it.")
+    if session.status not in DEVICE_STATUSES:
+        return ValidationError(f"Not possible while the session is {session.get_status_display().lower()}.")
+    return None
+
+
+# What charting device values reads: the session's state and owners, and from its protocol
+# version the plausibility scales (``_clean_values``) and alert thresholds (``thresholds_for``).
+DEVICE_SESSION_FIELDS = (
+    "status",
+    "patient_id",
+    "location_id",
+    "protocol_version__sedation_scale",
+    "protocol_version__dissociation_scale_max",
+    *(f"protocol_version__{f.name}" for f in dataclass_fields(vitals.Thresholds)),
+)
+
+
+def _lock_for_device(session_ids: Sequence[int]) -> dict[int, tuple[InfusionSession, VitalSign | None]]:
+    """Lock the sessions (their rows only, in pk order), each with its current baseline set."""
+    ids = sorted(set(session_ids))
+    sessions = (
+        InfusionSession.objects.select_for_update(of=("self",))
+        .select_related("protocol_version")
+        .only(*DEVICE_SESSION_FIELDS)
+        .filter(pk__in=ids)
+        .order_by("pk")
     )
-    cleaned = [(_clean_values(session, r.values), r) for r in readings]
-    stored = [_store_vitals(None, session, c, r.taken_at, VitalSource.DEVICE, r.message_id) for c, r in cleaned]
-    audit.record(
-        actor=None,
-        action=AuditEvent.Action.CREATE,
-        object_type="infusions.VitalSign",
-        object_id=",".join(str(v.pk) for v, _ in stored)[:64],
-        patient_id=session.patient_id,
-        location_id=session.location_id,
-        username=f"monitor:{device}"[:150],
-        changes={"device_readings": [None, len(stored)], "alerts": [None, sum(len(a) for _, a in stored)]},
+    latest_baseline = (
+        VitalSign.objects.filter(session=OuterRef("pk"), phase=VitalPhase.BASELINE)
+        .order_by("-taken_at", "-pk")
+        .values("pk")[:1]
     )
-    return stored
+    baseline_ids = InfusionSession.objects.filter(pk__in=ids).annotate(baseline=Subquery(latest_baseline))
+    baselines = {
+        v.session_id: v
+        for v in VitalSign.objects.filter(pk__in=baseline_ids.values("baseline")).only(
+            "pk", "session_id", "taken_at", "systolic", "diastolic"
+        )
+    }
+    return {s.pk: (s, baselines.get(s.pk)) for s in sessions}
+
+
+class _Baseline:
+    """The reference for change alerts while a batch is charted: what ``baseline_vitals`` would
+    return after each row is inserted, without asking the database again. During the baseline
+    phase each new row may become the baseline (the latest by time, then by insertion)."""
+
+    def __init__(self, row: VitalSign | None) -> None:
+        self.taken_at = row.taken_at if row is not None else None
+        self.values = {"systolic": row.systolic, "diastolic": row.diastolic} if row is not None else None
+
+    def reference_for(self, phase: str, cleaned: Mapping[str, Any], taken_at: datetime) -> dict[str, Any] | None:
+        if phase == VitalPhase.BASELINE and (self.taken_at is None or taken_at >= self.taken_at):
+            self.taken_at = taken_at
+            self.values = {"systolic": cleaned.get("systolic"), "diastolic": cleaned.get("diastolic")}
+            return None  # the new row is itself the baseline
+        return self.values
+
+
+def _insert(rows: Sequence[Any]) -> None:
+    model = type(rows[0])
+    if connection.features.can_return_rows_from_bulk_insert:
+        model.objects.bulk_create(rows)
+    else:  # pragma: no cover - every supported backend returns the new keys
+        for row in rows:
+            row.save()
 
 
 @transaction.atomic
-def validate_device_vitals(*, acting_user: User, session: InfusionSession) -> int:
+def record_device_vitals_many(
+    messages: Sequence[DeviceMessage],
+) -> list[list[tuple[VitalSign, list[Alert]]] | ValidationError]:
+    """Chart many monitor messages in one transaction (the gateway's group commit), each checked
+    on its own exactly as ``record_device_vitals`` checks one: the result at each position is the
+    message's stored sets with their alerts, or the ``ValidationError`` that refused it (nothing
+    of that message written; the others are stored). The sessions are locked once; values are
+    checked like typed ones and alerts evaluated against the same thresholds and baseline as
+    ``record_vitals``; rows are inserted in bulk; one audit event per session and device names
+    every vitals set written."""
+    sessions = _lock_for_device([m.session.pk for m in messages])
+    results: list[list[tuple[VitalSign, list[Alert]]] | ValidationError] = []
+    accepted: list[tuple[int, InfusionSession, list[tuple[dict[str, Any], DeviceReading]], str]] = []
+    for index, message in enumerate(messages):
+        session = sessions[message.session.pk][0]
+        refusal = _refusal(session)
+        if refusal is None:
+            try:
+                cleaned = [(_clean_values(session, r.values), r) for r in message.readings]
+            except ValidationError as exc:
+                refusal = exc
+        if refusal is not None:
+            results.append(refusal)
+            continue
+        results.append([])  # filled below, once the rows have their keys
+        accepted.append((index, session, cleaned, message.device))
+
+    baselines: dict[int, _Baseline] = {}
+    vitals_rows: list[VitalSign] = []
+    planned: list[tuple[int, VitalSign, list[vitals.AlertFinding]]] = []
+    for index, session, cleaned, _ in accepted:
+        baseline = baselines.setdefault(session.pk, _Baseline(sessions[session.pk][1]))
+        phase = _phase(session)
+        thresholds = thresholds_for(session)
+        for values, reading in cleaned:
+            row = VitalSign(
+                session=session,
+                taken_at=reading.taken_at,
+                phase=phase,
+                source=VitalSource.DEVICE,
+                recorded_by=None,
+                device_message_id=reading.message_id,
+                **values,
+            )
+            reference = baseline.reference_for(phase, values, reading.taken_at)
+            vitals_rows.append(row)
+            planned.append((index, row, vitals.evaluate(values, thresholds, reference)))
+    if not vitals_rows:
+        return results
+    _insert(vitals_rows)
+    alert_rows: list[Alert] = []
+    by_message: dict[int, list[tuple[VitalSign, list[Alert]]]] = {}
+    for index, row, findings in planned:
+        alerts = [
+            Alert(session=row.session, vital=row, kind=f.kind, parameter=f.parameter, value=f.value, message=f.message)
+            for f in findings
+        ]
+        alert_rows.extend(alerts)
+        by_message.setdefault(index, []).append((row, alerts))
+    if alert_rows:
+        _insert(alert_rows)
+
+    written: dict[tuple[int, str], list[tuple[VitalSign, list[Alert]]]] = {}
+    for index, session, _, device in accepted:
+        stored = by_message.get(index, [])
+        results[index] = stored
+        written.setdefault((session.pk, device), []).extend(stored)
+    for (session_id, device), sets in written.items():
+        session = sessions[session_id][0]
+        audit.record(
+            actor=None,
+            action=AuditEvent.Action.CREATE,
+            object_type="infusions.VitalSign",
+            object_id=",".join(str(v.pk) for v, _ in sets)[:64],
+            patient_id=session.patient_id,
+            location_id=session.location_id,
+            username=f"monitor:{device}"[:150],
+            changes={
+                "device_readings": [None, len(sets)],
+                "alerts": [None, sum(len(a) for _, a in sets)],
+                "vitals": [None, [v.pk for v, _ in sets]],
+            },
+        )
+    return results
+
+
+@transaction.atomic
+def validate_device_vitals(*, acting_user: User, session: InfusionSession, at: datetime | None = None) -> int:
     """A nurse confirms the monitor's values she has reviewed; returns how many."""
     session = _lock(session)
     pending = session.vitals.filter(source=VitalSource.DEVICE, validated_at__isnull=True)
     ids = list(pending.values_list("pk", flat=True))
-    pending.update(validated_by=acting_user, validated_at=timezone.now())
+    pending.update(validated_by=acting_user, validated_at=_when(at))
     if ids:
         _record(acting_user, session, session, {"validated_device_vitals": [None, ids]}, new=False)
     return len(ids)
 
 
 @transaction.atomic
-def acknowledge_alert(*, acting_user: User, alert: Alert, action_taken: str) -> Alert:
+def acknowledge_alert(*, acting_user: User, alert: Alert, action_taken: str, at: datetime | None = None) -> Alert:
     """Acknowledge an alert with the action taken (required)."""
     session = _lock(alert.session, allow=[s for s in SessionStatus.values if s not in {"signed", "locked"}])
     alert = Alert.objects.select_for_update().get(pk=alert.pk)
@@ -564,7 +755,7 @@ def acknowledge_alert(*, acting_user: User, alert: Alert, action_taken: str) -> 
     if not action_taken.strip():
         raise ValidationError({"action_taken": "Say what was done about it (e.g. 'rate reduced, BP rechecked')."})
     alert.acknowledged_by = acting_user
-    alert.acknowledged_at = timezone.now()
+    alert.acknowledged_at = _when(at)
     alert.action_taken = action_taken.strip()
     alert.save(update_fields=["acknowledged_by", "acknowledged_at", "action_taken"])
     _record(acting_user, alert, session, {"action_taken": [None, alert.action_taken]}, new=False)
@@ -599,6 +790,7 @@ def prepare_bag(
     vial_ml_drawn: Any,
     final_volume_ml: Any,
     diluent: str = "ns",
+    at: datetime | None = None,
 ) -> BagPreparation:
     """Draw drug from a ledger container into a bag: dispenses on the controlled-substance
     ledger, computes mg and the concentration, which must be one the protocol allows."""
@@ -626,8 +818,14 @@ def prepare_bag(
                 "final_volume_ml": f"{drug_mg} mg in {volume} mL is {concentration:.2f} mg/mL; the protocol allows {shown}."
             }
         )
+    when = _when(at)
     ledger.dispense(
-        acting_user=acting_user, container=container, ml=ml, session_ref=session.ledger_ref, patient=session.patient
+        acting_user=acting_user,
+        container=container,
+        ml=ml,
+        session_ref=session.ledger_ref,
+        patient=session.patient,
+        at=when,
     )
     bag = BagPreparation.objects.create(
         session=session,
@@ -640,6 +838,7 @@ def prepare_bag(
         final_volume_ml=volume,
         concentration_mg_per_ml=concentration.quantize(Decimal("0.0001")),
         prepared_by=acting_user,
+        prepared_at=when,
     )
     _record(
         acting_user,
@@ -672,7 +871,11 @@ def _approver(acting_user: User, session: InfusionSession, prescriber: WitnessCr
     if prescriber is None or not prescriber.username.strip():
         raise LimitRefused("A prescriber must acknowledge a dose above the soft limit.", level="soft")
     user, _method = ledger.verify_witness(
-        acting_user=acting_user, location_id=session.location_id, credential=prescriber, purpose="a soft-limit override"
+        acting_user=acting_user,
+        location_id=session.location_id,
+        credential=prescriber,
+        purpose="a soft-limit override",
+        field_prefix="prescriber",
     )
     if not has_grant(user, "approve_override"):
         raise ValidationError({"prescriber_username": f"{user.username} is not a prescriber."})
@@ -715,12 +918,20 @@ def _check_dose(
     return "soft", _approver(acting_user, session, prescriber)
 
 
-def _check_total(session: InfusionSession, now: datetime) -> None:
+def _check_total(session: InfusionSession, now: datetime, *, adding_mg: Decimal = Decimal(0)) -> None:
     totals = session_totals(session, until=now)
     limits = effective_limits(session.order)
-    if totals and totals.total_mg >= limits.max_total_mg_per_session:
+    given = totals.total_mg if totals else 0.0
+    if given >= limits.max_total_mg_per_session:
         raise LimitRefused(
-            f"{totals.total_mg:.1f} mg given reaches the session maximum of {limits.max_total_mg_per_session:g} mg; stop the infusion.",
+            f"{given:.1f} mg given reaches the session maximum of {limits.max_total_mg_per_session:g} mg; stop the infusion.",
+            level="hard",
+        )
+    # A bolus goes in at once: it must fit under the maximum with what was already given.
+    if given + float(adding_mg) > limits.max_total_mg_per_session:
+        raise LimitRefused(
+            f"{given:.1f} mg given plus {adding_mg} mg would pass the session maximum of "
+            f"{limits.max_total_mg_per_session:g} mg.",
             level="hard",
         )
 
@@ -792,6 +1003,7 @@ def start_infusion(
             location_id=session.location_id,
             credential=double_checker,
             purpose="a pump double check",
+            field_prefix="checker",
         )
         bag.double_checked_by = checker
     if bag is not None:
@@ -832,7 +1044,7 @@ def set_rate(
     bigger step than the protocol's or sooner than its interval: only with a reason and a
     prescriber's acknowledgement."""
     session = _lock(session, allow=[SessionStatus.INFUSING])
-    when = _when(at)
+    when = _event_time(session, at)
     if not reason.strip():
         raise ValidationError({"reason": "Say why the rate changes (e.g. 'pain 6/10, tolerating well')."})
     dose = _dec(dose_mg_per_kg_h, "dose_mg_per_kg_h", "Dose rate")
@@ -864,7 +1076,7 @@ def pause_infusion(
     session = _lock(session, allow=[SessionStatus.INFUSING])
     if not reason.strip():
         raise ValidationError({"reason": "Say why the infusion is paused."})
-    event = _event(acting_user, session, EventKind.PAUSE, _when(at), reason=reason.strip())
+    event = _event(acting_user, session, EventKind.PAUSE, _event_time(session, at), reason=reason.strip())
     session.status = SessionStatus.PAUSED
     session.save(update_fields=["status"])
     return event
@@ -875,7 +1087,7 @@ def resume_infusion(
     *, acting_user: User, session: InfusionSession, reason: str = "", at: datetime | None = None
 ) -> SessionEvent:
     session = _lock(session, allow=[SessionStatus.PAUSED])
-    when = _when(at)
+    when = _event_time(session, at)
     _check_total(session, when)
     event = _event(acting_user, session, EventKind.RESUME, when, reason=reason.strip())
     session.status = SessionStatus.INFUSING
@@ -889,7 +1101,7 @@ def stop_infusion(
 ) -> SessionEvent:
     """Stop the pump; recovery starts."""
     session = _lock(session, allow=[SessionStatus.INFUSING, SessionStatus.PAUSED])
-    when = _when(at)
+    when = _event_time(session, at)
     event = _event(acting_user, session, EventKind.STOP, when, reason=reason.strip() or "Infusion complete")
     session.status = SessionStatus.RECOVERING
     session.stopped_at = when
@@ -919,8 +1131,8 @@ def give_bolus(
         )
     if not reason.strip():
         raise ValidationError({"reason": "Say why the bolus is given."})
-    when = _when(at)
-    _check_total(session, when)
+    when = _event_time(session, at)
+    _check_total(session, when, adding_mg=mg)
     return _event(acting_user, session, EventKind.BOLUS, when, bolus_mg=mg, reason=reason.strip())
 
 
@@ -1063,10 +1275,13 @@ def discharge_blockers(session: InfusionSession, now: datetime | None = None) ->
 
 
 @transaction.atomic
-def discharge(*, acting_user: User, session: InfusionSession, escort_name: str, note: str = "") -> InfusionSession:
+def discharge(
+    *, acting_user: User, session: InfusionSession, escort_name: str, note: str = "", at: datetime | None = None
+) -> InfusionSession:
     """Discharge to the named escort once the protocol's rule holds."""
     session = _lock(session, allow=[SessionStatus.RECOVERING])
-    blockers = discharge_blockers(session)
+    when = _when(at)
+    blockers = discharge_blockers(session, when)
     if blockers:
         raise ValidationError(blockers)
     if (
@@ -1077,7 +1292,7 @@ def discharge(*, acting_user: User, session: InfusionSession, escort_name: str, 
             {"escort_name": f"The escort named at check-in is {session.escort_name}; confirm who is here."}
         )
     session.status = SessionStatus.DISCHARGED
-    session.discharged_at = timezone.now()
+    session.discharged_at = when
     session.discharged_to = escort_name.strip() or session.escort_name
     session.discharged_by = acting_user
     session.discharge_note = note.strip()
@@ -1092,11 +1307,17 @@ def discharge(*, acting_user: User, session: InfusionSession, escort_name: str, 
 
 @transaction.atomic
 def account_for_drug(
-    *, acting_user: User, session: InfusionSession, waste_method: str, witness: WitnessCredential | None
+    *,
+    acting_user: User,
+    session: InfusionSession,
+    waste_method: str,
+    witness: WitnessCredential | None,
+    at: datetime | None = None,
 ) -> None:
     """Record on the ledger what the patient received (the computed total, never typed) and
     waste the remainder of every bag's drug with a witness."""
     session = _lock(session, allow=[SessionStatus.RECOVERING, SessionStatus.DISCHARGED])
+    when = _when(at)
     totals = session_totals(session)
     given_mg = Decimal(str(totals.total_mg if totals else 0)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     bags = list(session.bags.select_related("container__lot__product").order_by("prepared_at", "pk"))
@@ -1111,18 +1332,28 @@ def account_for_drug(
             raise ValidationError("A bag without a ledger container cannot be accounted for.")
         take = min(remaining, bag.drug_mg)
         if take > 0:
-            ledger.administer(acting_user=acting_user, container=bag.container, session_ref=session.ledger_ref, mg=take)
+            ledger.administer(
+                acting_user=acting_user,
+                container=bag.container,
+                session_ref=session.ledger_ref,
+                mg=take,
+                at=when,
+            )
             remaining -= take
-        left = session_outstanding_ml(bag.container.pk, session.ledger_ref)
+    # Waste per container only after every administration: two bags may come from one vial.
+    containers = {bag.container.pk: bag.container for bag in bags if bag.container is not None}
+    for container in containers.values():
+        left = session_outstanding_ml(container.pk, session.ledger_ref)
         if left > 0:
             ledger.waste(
                 acting_user=acting_user,
-                container=bag.container,
+                container=container,
                 ml=left,
                 method=waste_method,
                 witness=witness,
                 session_ref=session.ledger_ref,
                 reason="Remainder of the infusion bag",
+                at=when,
             )
     _record(acting_user, session, session, {"administered_mg": [None, given_mg]}, new=False)
 
@@ -1148,21 +1379,21 @@ def sign_blockers(session: InfusionSession) -> list[str]:
 
 
 @transaction.atomic
-def nurse_sign(*, acting_user: User, session: InfusionSession) -> InfusionSession:
+def nurse_sign(*, acting_user: User, session: InfusionSession, at: datetime | None = None) -> InfusionSession:
     session = _lock(session, allow=[SessionStatus.DISCHARGED])
     blockers = sign_blockers(session)
     if blockers:
         raise ValidationError(blockers)
     session.status = SessionStatus.SIGNED
     session.nurse_signed_by = acting_user
-    session.nurse_signed_at = timezone.now()
+    session.nurse_signed_at = _when(at)
     session.save(update_fields=["status", "nurse_signed_by", "nurse_signed_at"])
     _record(acting_user, session, session, {"status": ["discharged", "signed"]}, new=False)
     return session
 
 
 @transaction.atomic
-def cosign(*, acting_user: User, session: InfusionSession) -> InfusionSession:
+def cosign(*, acting_user: User, session: InfusionSession, at: datetime | None = None) -> InfusionSession:
     """The prescriber co-signs; the record locks."""
     if not has_grant(acting_user, "cosign_infusion"):
         raise ValidationError("Only a prescriber can co-sign an infusion record.")
@@ -1171,7 +1402,7 @@ def cosign(*, acting_user: User, session: InfusionSession) -> InfusionSession:
         raise ValidationError("The co-signer must be a second person, not the nurse who signed.")
     session.status = SessionStatus.LOCKED
     session.cosigned_by = acting_user
-    session.cosigned_at = timezone.now()
+    session.cosigned_at = _when(at)
     session.save(update_fields=["status", "cosigned_by", "cosigned_at"])
     _record(acting_user, session, session, {"status": ["signed", "locked"]}, new=False)
     return session

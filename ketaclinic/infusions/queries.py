@@ -266,7 +266,11 @@ def pain_scores_for_patient(patient_id: int, zone: ZoneInfo) -> list[tuple[date,
 
 
 def adverse_event_counts(
-    *, location_ids: Iterable[int] | None = None, start: datetime | None = None, end: datetime | None = None
+    *,
+    location_ids: Iterable[int] | None = None,
+    protocol_id: int | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
 ) -> list[tuple[str, int, int]]:
     """(side effect, infusions with it, infusions finished) per side-effect kind, from finished
     sessions (optionally at some locations and started in [start, end)). Kinds that never
@@ -274,6 +278,8 @@ def adverse_event_counts(
     sessions = InfusionSession.objects.filter(status__in=FINISHED_STATUSES, started_at__isnull=False)
     if location_ids is not None:
         sessions = sessions.filter(location_id__in=list(location_ids))
+    if protocol_id is not None:
+        sessions = sessions.filter(protocol_version__protocol_id=protocol_id)
     if start is not None:
         sessions = sessions.filter(started_at__gte=start)
     if end is not None:

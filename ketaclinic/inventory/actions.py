@@ -37,6 +37,7 @@ from ketaclinic.inventory.choices import (
     ProductForm,
     WasteMethod,
     WitnessMethod,
+    low_stock_default_ml,
 )
 from ketaclinic.inventory.models import (
     Container,
@@ -55,7 +56,12 @@ from ketaclinic.inventory.permissions import (
     can_record_entry,
     can_witness_at,
 )
-from ketaclinic.inventory.queries import container_balance_ml, containers_with_balance, session_outstanding_ml
+from ketaclinic.inventory.queries import (
+    container_balance_ml,
+    containers_with_balance,
+    corrected_ml,
+    session_outstanding_ml,
+)
 from ketaclinic.patients.models import Patient
 
 # Failed witness re-authentications allowed per witness within the window before further tries
@@ -108,6 +114,17 @@ def _reason(reason: str, *, required: bool) -> str:
     if required and len(text) < MIN_REASON_CHARS:
         raise ValidationError({"reason": f"Give a reason of at least {MIN_REASON_CHARS} characters."})
     return text
+
+
+def _dea_number(value: str, field: str, errors: dict[str, str]) -> str:
+    """The DEA number upper-cased, or an error for ``field`` when it is not two letters and
+    seven digits."""
+    dea = value.strip().upper()
+    try:
+        dea_validator(dea)
+    except ValidationError:
+        errors[field] = "A DEA number is two letters and seven digits."
+    return dea
 
 
 def _require(user: User, kind: str, location_id: int) -> None:
@@ -232,27 +249,32 @@ def _recent_witness_failures(username: str) -> int:
 
 
 def verify_witness(
-    *, acting_user: User, location_id: int, credential: WitnessCredential | None, purpose: str
+    *,
+    acting_user: User,
+    location_id: int,
+    credential: WitnessCredential | None,
+    purpose: str,
+    field_prefix: str = "witness",
 ) -> tuple[User, str]:
     """Check that a second licensed person at this location re-authenticated just now. Returns
     the witness and how they proved it. Runs outside the ledger's transaction on purpose: a
     failed attempt stays on the audit trail (and in the authenticator's throttle) although the
-    entry it was for is refused."""
+    entry it was for is refused. Errors name ``<field_prefix>_username`` or
+    ``<field_prefix>_password``, so a form with two witnesses shows each error at its witness."""
+    user_field, password_field = f"{field_prefix}_username", f"{field_prefix}_password"
     if credential is None or not credential.username.strip():
         raise WitnessError(
-            {
-                "witness_username": f"{purpose.capitalize()} needs a second licensed person as witness: enter their username."
-            }
+            {user_field: f"{purpose.capitalize()} needs a second licensed person as witness: enter their username."}
         )
     username = credential.username.strip()
     witness = User.objects.filter(username__iexact=username).first()
     if witness is not None and witness.pk == acting_user.pk:
-        raise WitnessError({"witness_username": "The witness must be a second person, not the one recording."})
+        raise WitnessError({user_field: "The witness must be a second person, not the one recording."})
     if witness is None or not can_witness_at(witness, location_id):
-        raise WitnessError({"witness_username": f"{username!r} is not a licensed colleague who may witness here."})
+        raise WitnessError({user_field: f"{username!r} is not a licensed colleague who may witness here."})
     if _recent_witness_failures(witness.username) >= WITNESS_FAILURE_LIMIT:
         raise WitnessError(
-            {"witness_password": "Too many failed witness attempts for this person; wait 15 minutes and try again."}
+            {password_field: "Too many failed witness attempts for this person; wait 15 minutes and try again."}
         )
     if credential.password:
         ok, method = witness.check_password(credential.password), WitnessMethod.PASSWORD
@@ -264,7 +286,7 @@ def verify_witness(
         method = WitnessMethod.OTP
     else:
         raise WitnessError(
-            {"witness_password": "The witness must type their own password or current authenticator code now."}
+            {password_field: "The witness must type their own password or current authenticator code now."}
         )
     if not ok:
         audit.record(
@@ -277,7 +299,7 @@ def verify_witness(
             reason=WITNESS_FAILURE_REASON,
             changes={"purpose": purpose, "recorded_by": acting_user.username},
         )
-        raise WitnessError({"witness_password": "The witness's password or authenticator code did not match."})
+        raise WitnessError({password_field: "The witness's password or authenticator code did not match."})
     return witness, method
 
 
@@ -294,7 +316,7 @@ def create_product(
     strength_mg_per_ml: Decimal,
     container_volume_ml: Decimal,
     form: str = ProductForm.VIAL,
-    low_stock_ml: Decimal = Decimal(50),
+    low_stock_ml: Decimal | None = None,
 ) -> Product:
     """Add a finished form of ketamine to a location's formulary."""
     if not can_manage_ledger_at(acting_user, location.pk):
@@ -308,7 +330,7 @@ def create_product(
         strength_mg_per_ml=strength_mg_per_ml,
         container_volume_ml=container_volume_ml,
         form=form,
-        low_stock_ml=low_stock_ml,
+        low_stock_ml=low_stock_default_ml() if low_stock_ml is None else low_stock_ml,
     )
     product.full_clean()
     product.save()
@@ -323,6 +345,30 @@ def create_product(
             "strength_mg_per_ml": [None, str(strength_mg_per_ml)],
             "container_volume_ml": [None, str(container_volume_ml)],
         },
+    )
+    return product
+
+
+@transaction.atomic
+def set_low_stock_level(*, acting_user: User, product: Product, low_stock_ml: Decimal | int | str) -> Product:
+    """Change the level below which the inventory home warns that a product runs low."""
+    if not can_manage_ledger_at(acting_user, product.location_id):
+        raise PermissionDenied("Only the medical director changes the low-stock level.")
+    level = _ml(low_stock_ml)
+    if level < 0:
+        raise ValidationError({"low_stock_ml": "The low-stock level cannot be below 0 mL."})
+    product = Product.objects.select_for_update().get(pk=product.pk)
+    before = product.low_stock_ml
+    if level == before:
+        return product
+    Product.objects.filter(pk=product.pk).update(low_stock_ml=level)
+    product.refresh_from_db()
+    audit.record(
+        actor=acting_user,
+        action=AuditEvent.Action.UPDATE,
+        obj=product,
+        location_id=product.location_id,
+        changes={"low_stock_ml": [str(before), str(level)]},
     )
     return product
 
@@ -370,11 +416,7 @@ def receive_stock(
     ):
         if not value.strip():
             errors[name] = "Required for the DEA receiving record."
-    dea = supplier_dea_number.strip().upper()
-    try:
-        dea_validator(dea)
-    except ValidationError:
-        errors["supplier_dea_number"] = "A DEA number is two letters and seven digits."
+    dea = _dea_number(supplier_dea_number, "supplier_dea_number", errors)
     at = received_at or timezone.now()
     if at > timezone.now() + timedelta(minutes=5):
         errors["received_at"] = "A shipment cannot be received in the future."
@@ -595,12 +637,20 @@ def return_container(
     recipient_address: str,
     recipient_dea_number: str,
     reason: str,
+    at: datetime | None = None,
 ) -> LedgerEntry:
-    """Send an unopened container back to the supplier (or a reverse distributor)."""
+    """Send an unopened container back to the supplier (or a reverse distributor). The whole
+    balance leaves stock; the record keeps the recipient's name, address and DEA number, which
+    21 CFR 1304.22 asks for on every distribution to another registrant."""
     _require(acting_user, EntryKind.RETURN, container.location_id)
     text = _reason(reason, required=True)
-    if not recipient_name.strip() or not recipient_dea_number.strip():
-        raise ValidationError({"recipient_name": "Name the registrant receiving the return and their DEA number."})
+    errors: dict[str, str] = {}
+    for name, value in (("recipient_name", recipient_name), ("recipient_address", recipient_address)):
+        if not value.strip():
+            errors[name] = "Required for the DEA record of the return."
+    dea = _dea_number(recipient_dea_number, "recipient_dea_number", errors)
+    if errors:
+        raise ValidationError(errors)
     _lock([container.location_id], [container.pk])
     container = Container.objects.select_related("lot__product").get(pk=container.pk)
     if container.opened_at is not None:
@@ -613,17 +663,22 @@ def return_container(
         kind=EntryKind.RETURN,
         container=container,
         ml=balance,
+        at=at,
         reason=text,
         details={
             "recipient_name": recipient_name.strip(),
             "recipient_address": recipient_address.strip(),
-            "recipient_dea_number": recipient_dea_number.strip().upper(),
+            "recipient_dea_number": dea,
+            "ndc": container.lot.product.ndc,
+            "lot_number": container.lot.lot_number,
         },
     )
 
 
 @transaction.atomic
-def transfer_container(*, acting_user: User, container: Container, to_location: Location, reason: str) -> LedgerEntry:
+def transfer_container(
+    *, acting_user: User, container: Container, to_location: Location, reason: str, at: datetime | None = None
+) -> LedgerEntry:
     """Move a container's whole balance to another location (another DEA registration): a
     transfer-out entry here and a transfer-in entry on a new container there. Returns the
     transfer-in entry."""
@@ -657,17 +712,23 @@ def transfer_container(*, acting_user: User, container: Container, to_location: 
         kind=EntryKind.TRANSFER_OUT,
         container=container,
         ml=balance,
+        at=at,
         reason=text,
         details={"to_location": to_location.name, "to_dea_number": to_location.dea_number},
     )
     arrived = Container.objects.create(
-        lot=lot, location=to_location, label=_next_label(to_location), opened_at=container.opened_at
+        lot=lot,
+        location=to_location,
+        label=_next_label(to_location),
+        opened_at=container.opened_at,
+        created_at=out.at,
     )
     return _append(
         acting_user=acting_user,
         kind=EntryKind.TRANSFER_IN,
         container=arrived,
         ml=balance,
+        at=out.at,
         reason=text,
         details={
             "from_location": container.location.name,
@@ -737,32 +798,38 @@ def record_destruction(
     ml: Decimal | int | str,
     facts: DestructionFacts,
     witnesses: tuple[WitnessCredential | None, WitnessCredential | None],
+    at: datetime | None = None,
 ) -> LedgerEntry:
     """Record drug handed over for destruction, witnessed by two authorised people who each
     re-authenticate now (21 CFR 1317.95). Witnesses are checked before the ledger transaction."""
     _require(acting_user, EntryKind.DESTRUCTION, container.location_id)
     quantity = _positive_ml(ml)
-    missing = [
-        name
+    errors: dict[str, str] = {
+        name: "Required for the DEA Form 41 record."
         for name, value in (
             ("reverse_distributor_name", facts.reverse_distributor_name),
-            ("reverse_distributor_dea_number", facts.reverse_distributor_dea_number),
+            ("reverse_distributor_address", facts.reverse_distributor_address),
             ("method", facts.method),
         )
         if not value.strip()
-    ]
-    if missing:
-        raise ValidationError(dict.fromkeys(missing, "Required for the DEA Form 41 record."))
+    }
+    _dea_number(facts.reverse_distributor_dea_number, "reverse_distributor_dea_number", errors)
+    if errors:
+        raise ValidationError(errors)
     first = verify_witness(
         acting_user=acting_user, location_id=container.location_id, credential=witnesses[0], purpose="destruction"
     )
     second = verify_witness(
-        acting_user=acting_user, location_id=container.location_id, credential=witnesses[1], purpose="destruction"
+        acting_user=acting_user,
+        location_id=container.location_id,
+        credential=witnesses[1],
+        purpose="destruction",
+        field_prefix="second_witness",
     )
     if first[0].pk == second[0].pk:
         raise WitnessError({"second_witness_username": "Destruction needs two different witnesses."})
     return _record_destruction(
-        acting_user=acting_user, container=container, ml=quantity, facts=facts, first=first, second=second[0]
+        acting_user=acting_user, container=container, ml=quantity, facts=facts, first=first, second=second[0], at=at
     )
 
 
@@ -775,6 +842,7 @@ def _record_destruction(
     facts: DestructionFacts,
     first: tuple[User, str],
     second: User,
+    at: datetime | None,
 ) -> LedgerEntry:
     _lock([container.location_id], [container.pk])
     container = Container.objects.select_related("lot__product").get(pk=container.pk)
@@ -783,6 +851,7 @@ def _record_destruction(
         kind=EntryKind.DESTRUCTION,
         container=container,
         ml=ml,
+        at=at,
         reason=facts.method.strip(),
         details={
             "reverse_distributor_name": facts.reverse_distributor_name.strip(),
@@ -819,16 +888,22 @@ def adjust_balance(
 @transaction.atomic
 def correct_entry(*, acting_user: User, entry: LedgerEntry, ml_change: Decimal | int | str, reason: str) -> LedgerEntry:
     """Correct the quantity of an earlier entry by a new entry that points at it: ``ml_change``
-    is what the earlier quantity should have been minus what was recorded."""
+    is what the earlier quantity should have been minus what was recorded (with any earlier
+    corrections). The original entry stays exactly as written."""
     _require(acting_user, EntryKind.CORRECTION, entry.location_id)
+    refusal = entry.correction_refusal
+    if refusal:
+        raise ValidationError({"corrects": refusal})
     change = _ml(ml_change)
     if change == 0:
         raise ValidationError({"ml": "A correction of 0 mL changes nothing."})
-    if entry.kind == EntryKind.CORRECTION:
-        raise ValidationError({"corrects": "Correct the original entry, not a correction."})
     text = _reason(reason, required=True)
     _lock([entry.location_id], [entry.container_id])
     container = Container.objects.select_related("lot__product").get(pk=entry.container_id)
+    if entry.kind != EntryKind.ADJUSTMENT and corrected_ml(entry) + change < 0:
+        raise ValidationError(
+            {"ml": f"Entry #{entry.pk} now stands at {corrected_ml(entry)} mL; it cannot be corrected below 0 mL."}
+        )
     per_ml = (entry.container_delta_ml / entry.ml) if entry.ml else Decimal(0)
     if entry.session_ref and entry.kind in {EntryKind.ADMINISTER, EntryKind.WASTE}:
         if change > session_outstanding_ml(container.pk, entry.session_ref):

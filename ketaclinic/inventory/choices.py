@@ -27,6 +27,13 @@ def expiry_warning_days() -> int:
     return int(getattr(settings, "INVENTORY_EXPIRY_WARNING_DAYS", 60))
 
 
+def low_stock_default_ml() -> Decimal:
+    """The low-stock level a new product starts with, in mL on hand across all its vials (clinic
+    setting ``INVENTORY_LOW_STOCK_ML``, default 50 mL). An ordering threshold, not a clinical
+    number: the medical director sets it per product, and so per location, on the product page."""
+    return Decimal(str(getattr(settings, "INVENTORY_LOW_STOCK_ML", 50)))
+
+
 def annual_inventory_required() -> bool:
     """DEA asks for an inventory at least every two years (21 CFR 1304.11); some states ask every
     year. Clinic setting ``INVENTORY_ANNUAL_REQUIRED`` (default False, i.e. biennial)."""

@@ -1,8 +1,11 @@
 """Demo ledger: four months of controlled-substance history at the demo location, made through
 the real actions in time order. Two ketamine products with synthetic NDCs (labeler code 99999
 is not assigned to any real firm), receipts from an invented distributor, an initial inventory,
-an infusion session every few days (dispensed, administered, remainder wasted with a witness),
-a count at the close of every day, one resolved discrepancy, and one lot expiring soon."""
+every infusion of the demo's bookings (dispensed at bag preparation, the computed total
+administered, the remainder wasted with a witness: ketaclinic/infusions/demo.py),
+a count at the close of every day, one resolved discrepancy, one lot expiring soon, a sealed
+vial returned to the supplier, a vial handed to a reverse distributor for destruction (two
+witnesses), and, when the demo has a second location, a vial transferred there."""
 
 from __future__ import annotations
 
@@ -11,19 +14,22 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from ketaclinic.clinics.models import Location
 from ketaclinic.demo.seed import demo_password
+from ketaclinic.infusions import demo as infusions_demo
 from ketaclinic.inventory.actions import (
+    DestructionFacts,
     WitnessCredential,
-    administer,
     create_product,
-    dispense,
     receive_stock,
     record_count,
+    record_destruction,
     resolve_discrepancy,
+    return_container,
     take_inventory,
-    waste,
+    transfer_container,
 )
-from ketaclinic.inventory.choices import BusinessTime, DiscrepancyStatus, InventoryKind, WasteMethod
+from ketaclinic.inventory.choices import BusinessTime, DiscrepancyStatus, InventoryKind
 from ketaclinic.inventory.models import Container, Discrepancy, Product
 from ketaclinic.inventory.queries import balance_rows, container_balance_ml
 
@@ -31,8 +37,15 @@ if TYPE_CHECKING:
     from ketaclinic.demo.seed import DemoContext
 
 HISTORY_DAYS = 120
-SESSION_EVERY_DAYS = 3
 DISCREPANCY_DAY = 75
+RETURN_DAY = 62
+DESTRUCTION_DAY = 90
+TRANSFER_DAY = 100
+REVERSE_DISTRIBUTOR = {
+    "reverse_distributor_name": "Harbor Example Returns Co.",
+    "reverse_distributor_address": "77 Demo Industrial Way, Memphis, TN 38118",
+    "reverse_distributor_dea_number": "RH7654321",
+}
 SUPPLIER = {
     "supplier_name": "Meridian Example Pharma Distribution LLC",
     "supplier_address": "400 Sample Parkway, Columbus, OH 43004",
@@ -61,50 +74,65 @@ def _receive(
     )
 
 
-def _vial_for(ctx: DemoContext, product: Product, ml: Decimal) -> Container | None:
-    # Use an opened vial first, then the lot that expires first (first-expiring, first-out).
-    candidates = Container.objects.filter(location=ctx.location, lot__product=product).order_by(
-        "opened_at", "lot__expires_on", "label"
-    )
-    opened = [c for c in candidates if c.opened_at is not None]
-    for container in [*opened, *[c for c in candidates if c.opened_at is None]]:
-        if container_balance_ml(container.pk) >= ml:
+def _sealed_vial(ctx: DemoContext, product: Product, lot_number: str = "") -> Container | None:
+    """The last-received sealed vial of the product (of one lot, if named) that still holds drug."""
+    sealed = Container.objects.filter(location=ctx.location, lot__product=product, opened_at__isnull=True)
+    if lot_number:
+        sealed = sealed.filter(lot__lot_number=lot_number)
+    for container in sealed.order_by("-label"):
+        if container_balance_ml(container.pk) > 0:
             return container
     return None
 
 
-def _session(ctx: DemoContext, product: Product, number: int, day: int) -> None:
-    nurse = ctx.users["nurse"]
-    patient = ctx.patients[number % len(ctx.patients)]
-    drawn_ml = Decimal(ctx.rng.choice(["1.500", "2.000", "2.500", "3.000"]))
-    vial = _vial_for(ctx, product, drawn_ml)
+def _return(ctx: DemoContext, product: Product) -> None:
+    vial = _sealed_vial(ctx, product, "KD25C204")
     if vial is None:
         return
-    session_ref = f"DEMO-{_at(ctx, day, 0):%Y%m%d}-{number:03d}"
-    dispense(
-        acting_user=nurse,
+    return_container(
+        acting_user=ctx.users["director"],
         container=vial,
-        ml=drawn_ml,
-        session_ref=session_ref,
-        patient=patient,
-        at=_at(ctx, day, 9, 15),
+        recipient_name=SUPPLIER["supplier_name"],
+        recipient_address=SUPPLIER["supplier_address"],
+        recipient_dea_number=SUPPLIER["supplier_dea_number"],
+        reason="Invoice MEP-21877 was for five vials and six arrived; the extra sealed vial goes back.",
+        at=_at(ctx, RETURN_DAY, 10),
     )
-    # The pump delivers most of the bag; what is left is wasted with a witness.
-    given_mg = (
-        drawn_ml * product.strength_mg_per_ml * Decimal(ctx.rng.choice(["0.80", "0.85", "0.90", "1.00"]))
-    ).quantize(Decimal("0.001"))
-    administer(acting_user=nurse, container=vial, session_ref=session_ref, mg=given_mg, at=_at(ctx, day, 11, 40))
-    left_ml = drawn_ml - (given_mg / product.strength_mg_per_ml).quantize(Decimal("0.001"))
-    if left_ml > 0:
-        waste(
-            acting_user=nurse,
-            container=vial,
-            ml=left_ml,
-            method=WasteMethod.DENATURING_CONTAINER,
-            witness=WitnessCredential(ctx.users["nurse2"].username, password=demo_password()),
-            session_ref=session_ref,
-            at=_at(ctx, day, 11, 50),
-        )
+
+
+def _destruction(ctx: DemoContext, product: Product) -> None:
+    vial = _sealed_vial(ctx, product)
+    if vial is None:
+        return
+    record_destruction(
+        acting_user=ctx.users["director"],
+        container=vial,
+        ml=container_balance_ml(vial.pk),
+        facts=DestructionFacts(
+            **REVERSE_DISTRIBUTOR,
+            method="Incineration by the reverse distributor (vial with visible particles, quarantined)",
+            form_41_reference="DEMO-F41-0001",
+        ),
+        witnesses=(
+            WitnessCredential(ctx.users["nurse"].username, password=demo_password()),
+            WitnessCredential(ctx.users["nurse2"].username, password=demo_password()),
+        ),
+        at=_at(ctx, DESTRUCTION_DAY, 16),
+    )
+
+
+def _transfer(ctx: DemoContext, product: Product) -> None:
+    other = Location.objects.filter(is_active=True).exclude(pk=ctx.location.pk).order_by("name").first()
+    vial = _sealed_vial(ctx, product)
+    if other is None or vial is None:
+        return  # The demo clinic has one location: nothing to transfer to.
+    transfer_container(
+        acting_user=ctx.users["director"],
+        container=vial,
+        to_location=other,
+        reason="The other site ran short before its own delivery.",
+        at=_at(ctx, TRANSFER_DAY, 9),
+    )
 
 
 def _count(ctx: DemoContext, day: int) -> None:
@@ -154,7 +182,6 @@ def seed(ctx: DemoContext) -> None:
         note="Initial inventory on opening the registration: no stock on hand.",
         taken_at=_at(ctx, 0, 8),
     )
-    session = 0
     for day in range(1, HISTORY_DAYS):
         if day == 1:
             _receive(ctx, ketamine_50, lot="KD24A117", expires_in_days=400, vials=6, invoice="MEP-20411", day=day)
@@ -162,10 +189,15 @@ def seed(ctx: DemoContext) -> None:
             _receive(ctx, ketamine_100, lot="KC24B032", expires_in_days=40, vials=3, invoice="MEP-20412", day=day)
         if day == 60:  # noqa: PLR2004 - the day of the second shipment
             _receive(ctx, ketamine_50, lot="KD25C204", expires_in_days=520, vials=6, invoice="MEP-21877", day=day)
-        if day % SESSION_EVERY_DAYS == 0:
-            session += 1
-            product = ketamine_100 if session % 7 == 0 else ketamine_50
-            _session(ctx, product, session, day)
+        if day == RETURN_DAY:
+            _return(ctx, ketamine_50)
+        if day == DESTRUCTION_DAY:
+            _destruction(ctx, ketamine_50)
+        if day == TRANSFER_DAY:
+            _transfer(ctx, ketamine_50)
+        # The day's infusions (charted through the chairside record, which dispenses, administers
+        # and wastes on this ledger) come before the close-of-day count that must see them.
+        infusions_demo.chart_through(ctx, _at(ctx, day, 17, 59))
         _count(ctx, day)
         case = Discrepancy.objects.filter(location=ctx.location, status=DiscrepancyStatus.OPEN).first()
         if case is not None:

@@ -11,18 +11,33 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from ketaclinic.clinics.models import Location
+from ketaclinic.clinics.models import Location, dea_validator
 from ketaclinic.inventory.choices import (
     BusinessTime,
     DiscrepancyStatus,
     InventoryKind,
     LossType,
     WasteMethod,
+    low_stock_default_ml,
 )
 from ketaclinic.inventory.models import Product
 from ketaclinic.inventory.queries import BalanceRow
 
 DATE = forms.DateInput(attrs={"type": "date"})
+
+
+class DeaNumberField(forms.CharField):
+    """A DEA registration number: two letters and seven digits, upper-cased."""
+
+    default_validators = [dea_validator]  # noqa: RUF012 - Django reads this class attribute
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 9)
+        kwargs.setdefault("help_text", "Two letters, seven digits.")
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> str:
+        return str(super().to_python(value)).upper()
 
 
 class LocationForm(forms.Form):
@@ -42,6 +57,21 @@ class ProductCreateForm(forms.ModelForm[Product]):
             "low_stock_ml": "The inventory home warns when all vials of this product together hold less.",
         }
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None:
+            self.initial["low_stock_ml"] = low_stock_default_ml()
+
+
+class LowStockForm(forms.Form):
+    low_stock_ml = forms.DecimalField(
+        label="Low-stock warning (mL)",
+        min_value=Decimal(0),
+        max_digits=10,
+        decimal_places=3,
+        help_text="The inventory home warns when all vials of this product together hold less. 0 turns the warning off.",
+    )
+
 
 class ReceiveForm(forms.Form):
     product = forms.ModelChoiceField(queryset=Product.objects.none(), label="Product", empty_label=None)
@@ -50,9 +80,7 @@ class ReceiveForm(forms.Form):
     containers = forms.IntegerField(min_value=1, max_value=500, label="Number of vials received")
     supplier_name = forms.CharField(max_length=200, label="Supplier name")
     supplier_address = forms.CharField(max_length=300, label="Supplier address")
-    supplier_dea_number = forms.CharField(
-        max_length=9, label="Supplier DEA number", help_text="Two letters, seven digits."
-    )
+    supplier_dea_number = DeaNumberField(label="Supplier DEA number")
     invoice_number = forms.CharField(max_length=60, label="Invoice number")
 
     def __init__(self, *args: Any, products: QuerySet[Product], **kwargs: Any) -> None:
@@ -93,6 +121,102 @@ class WasteForm(WitnessFields):
         help_text="Leave empty when the drug is wasted straight from the vial (broken or contaminated).",
     )
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Reason or description")
+
+
+def _witness_fields(label: str) -> tuple[forms.CharField, forms.CharField, forms.CharField]:
+    """Username, password and authenticator-code fields for one witness."""
+    return (
+        forms.CharField(max_length=150, label=f"{label} username", required=False),
+        forms.CharField(
+            label=f"{label} password",
+            required=False,
+            strip=False,
+            widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+            help_text="Typed by the witness now. Or leave empty and use their authenticator code.",
+        ),
+        forms.CharField(
+            label=f"{label} authenticator code",
+            required=False,
+            max_length=6,
+            widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+        ),
+    )
+
+
+REASON = forms.Textarea(attrs={"rows": 3})
+
+
+class ReturnForm(forms.Form):
+    """Return of an unopened vial to the supplier: whom it goes to, and why."""
+
+    recipient_name = forms.CharField(max_length=200, label="Returned to (supplier)")
+    recipient_address = forms.CharField(max_length=300, label="Supplier address")
+    recipient_dea_number = DeaNumberField(label="Supplier DEA number")
+    reason = forms.CharField(widget=REASON, label="Reason for the return", help_text="At least 10 characters.")
+
+
+class TransferForm(forms.Form):
+    """Transfer of a vial to another location (another DEA registration) the user works at."""
+
+    to_location = forms.ModelChoiceField(queryset=Location.objects.none(), label="Transfer to", empty_label=None)
+    reason = forms.CharField(widget=REASON, label="Reason for the transfer", help_text="At least 10 characters.")
+
+    def __init__(self, *args: Any, locations: QuerySet[Location], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["to_location"].queryset = locations  # type: ignore[attr-defined]
+
+
+class DestructionForm(forms.Form):
+    """Drug handed to a reverse distributor for destruction: the DEA Form 41 facts and two
+    witnesses who each re-authenticate now (21 CFR 1317.95)."""
+
+    ml = forms.DecimalField(
+        label="Quantity handed over (mL)", min_value=Decimal("0.001"), max_digits=10, decimal_places=3
+    )
+    reverse_distributor_name = forms.CharField(max_length=200, label="Reverse distributor")
+    reverse_distributor_address = forms.CharField(max_length=300, label="Reverse distributor address")
+    reverse_distributor_dea_number = DeaNumberField(label="Reverse distributor DEA number")
+    method = forms.CharField(
+        max_length=200,
+        label="Method of destruction",
+        help_text="As the reverse distributor states it, e.g. incineration.",
+    )
+    form_41_reference = forms.CharField(
+        max_length=60, required=False, label="DEA Form 41 reference", help_text="If the form or pickup has a number."
+    )
+    witness_username, witness_password, witness_otp = _witness_fields("First witness")
+    second_witness_username, second_witness_password, second_witness_otp = _witness_fields("Second witness")
+
+
+class CorrectionForm(forms.Form):
+    """The quantity an earlier entry should have had; the view records the difference."""
+
+    corrected_ml = forms.DecimalField(label="Correct quantity (mL)", max_digits=10, decimal_places=3)
+    reason = forms.CharField(
+        widget=REASON,
+        label="Reason for the correction",
+        help_text="At least 10 characters: what was wrong and how it was found.",
+    )
+
+    def __init__(self, *args: Any, current_ml: Decimal, signed: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.current_ml = current_ml
+        self.signed = signed
+        self.fields["corrected_ml"].help_text = f"What the entry should have said. It stands at {current_ml} mL now" + (
+            "; an adjustment may be negative." if signed else "."
+        )
+
+    def clean_corrected_ml(self) -> Decimal:
+        value: Decimal = self.cleaned_data["corrected_ml"]
+        if not self.signed and value < 0:
+            raise forms.ValidationError("A quantity cannot be below 0 mL.")
+        if value == self.current_ml:
+            raise forms.ValidationError(f"The entry already stands at {self.current_ml} mL: nothing to correct.")
+        return value
+
+    @property
+    def ml_change(self) -> Decimal:
+        return Decimal(self.cleaned_data["corrected_ml"]) - self.current_ml
 
 
 class AdjustForm(forms.Form):

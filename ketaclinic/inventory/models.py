@@ -234,6 +234,21 @@ class LedgerEntry(models.Model):
             return f"corrects entry {self.corrects_id}"
         return ""
 
+    @property
+    def correction_refusal(self) -> str:
+        """Why this entry cannot be corrected, or "" when it can. A correction fixes the
+        quantity of an original entry; a transfer is two entries at two registrations, so it is
+        undone by transferring the vial back, never by correcting one side."""
+        if self.kind == EntryKind.CORRECTION:
+            return f"Entry #{self.pk} is itself a correction: correct the original entry #{self.corrects_id} instead."
+        if self.kind in {EntryKind.TRANSFER_OUT, EntryKind.TRANSFER_IN}:
+            return "A transfer moves a whole vial between two registrations: transfer the vial back instead."
+        return ""
+
+    @property
+    def is_correctable(self) -> bool:
+        return not self.correction_refusal
+
     @staticmethod
     def container_effect(kind: str, ml: Decimal, *, session_ref: str) -> Decimal:
         """How recording ``ml`` of ``kind`` moves the container's balance."""

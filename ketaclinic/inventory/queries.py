@@ -8,21 +8,26 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 from django.db.models import DecimalField, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from ketaclinic.inventory.choices import (
     DISPOSAL_KINDS,
     ML_PLACES,
     DiscrepancyStatus,
     EntryKind,
+    InventoryKind,
     annual_inventory_required,
     expiry_warning_days,
 )
 from ketaclinic.inventory.models import Container, Discrepancy, InventoryCount, LedgerEntry, Lot, Product, plain_decimal
 
 ZERO = Decimal("0.000")
+# The inventory home starts reminding this many days before the periodic inventory is due.
+INVENTORY_DUE_NOTICE_DAYS = 30
 _SUM = Coalesce(
     Sum("entries__container_delta_ml"), Value(ZERO), output_field=DecimalField(max_digits=12, decimal_places=3)
 )
@@ -36,6 +41,14 @@ def container_balance_ml(container_id: int) -> Decimal:
         )
     )["total"]
     return _quantized(total)
+
+
+def corrected_ml(entry: LedgerEntry) -> Decimal:
+    """The quantity an entry stands at now: as recorded plus every correction pointing at it."""
+    total = LedgerEntry.objects.filter(corrects=entry).aggregate(
+        total=Coalesce(Sum("ml"), Value(ZERO), output_field=DecimalField(max_digits=12, decimal_places=3))
+    )["total"]
+    return (entry.ml + _quantized(total)).quantize(ML_PLACES)
 
 
 def _quantized(value: object) -> Decimal:
@@ -159,16 +172,27 @@ class Warning:
 
 
 def inventory_due_on(location_id: int) -> date | None:
-    """When the next periodic inventory is due (None when no inventory was ever taken)."""
-    last = InventoryCount.objects.filter(location_id=location_id).order_by("-taken_at").first()
+    """When the next periodic inventory is due (None when no inventory was ever taken): two
+    years after the last one (21 CFR 1304.11), one year where the clinic's state asks for an
+    annual inventory. Counted in the location's own calendar."""
+    last = (
+        InventoryCount.objects.filter(location_id=location_id).select_related("location").order_by("-taken_at").first()
+    )
     if last is None:
         return None
     years = 1 if annual_inventory_required() else 2
-    taken = last.taken_at.date()
+    taken = timezone.localtime(last.taken_at, ZoneInfo(last.location.time_zone)).date()
     try:
         return taken.replace(year=taken.year + years)
     except ValueError:  # 29 February
         return taken.replace(year=taken.year + years, day=28)
+
+
+def next_inventory_kind(location_id: int) -> str:
+    """The kind of inventory this location takes next: the initial one, then annual or biennial."""
+    if not InventoryCount.objects.filter(location_id=location_id).exists():
+        return InventoryKind.INITIAL
+    return InventoryKind.ANNUAL if annual_inventory_required() else InventoryKind.BIENNIAL
 
 
 def warnings(location_id: int, today: date, groups: list[ProductGroup]) -> list[Warning]:
@@ -212,8 +236,10 @@ def warnings(location_id: int, today: date, groups: list[ProductGroup]) -> list[
         found.append(
             Warning("warning", "No inventory recorded yet: DEA requires an initial inventory (21 CFR 1304.11).")
         )
-    elif due <= today + timedelta(days=30):
-        found.append(Warning("warning", f"The next periodic inventory is due by {due:%Y-%m-%d} (21 CFR 1304.11)."))
+    elif due <= today + timedelta(days=INVENTORY_DUE_NOTICE_DAYS):
+        label = InventoryKind(next_inventory_kind(location_id)).label
+        level = "error" if due < today else "warning"
+        found.append(Warning(level, f"The next {label.lower()} is due by {due:%Y-%m-%d} (21 CFR 1304.11)."))
     return found
 
 

@@ -207,13 +207,18 @@ def inventory_csv(inventory: InventoryCount) -> str:
     writer = csv.writer(out)
     loc = inventory.location
     zone = zoneinfo.ZoneInfo(loc.time_zone)
+    lines = list(inventory.lines.select_related("container__lot__product"))
     writer.writerow([f"{inventory.get_kind_display()}, 21 CFR 1304.11"])
     writer.writerow(["Registrant", _text(loc.name), _text(loc.address), f"DEA {loc.dea_number or 'not on file'}"])
+    writer.writerow(["Substance", "Ketamine", f"Schedule {KETAMINE_SCHEDULE}", f"DEA code {KETAMINE_DEA_CODE}"])
     writer.writerow(
         ["Taken", inventory.taken_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"), inventory.get_business_time_display()]
     )
     writer.writerow(
         ["Signed by", _text(inventory.taken_by_name), inventory.signed_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")]
+    )
+    writer.writerow(
+        ["Containers", len(lines), "Total counted (mL)", sum((line.counted_ml for line in lines), Decimal(0))]
     )
     writer.writerow([])
     writer.writerow(
@@ -223,6 +228,7 @@ def inventory_csv(inventory: InventoryCount) -> str:
             "ndc",
             "finished_form",
             "strength_mg_per_ml",
+            "container_volume_ml",
             "lot",
             "expires_on",
             "opened",
@@ -231,7 +237,7 @@ def inventory_csv(inventory: InventoryCount) -> str:
             "ledger_ml",
         ]
     )
-    for line in inventory.lines.select_related("container__lot__product"):
+    for line in lines:
         product = line.container.lot.product
         writer.writerow(
             [
@@ -240,6 +246,7 @@ def inventory_csv(inventory: InventoryCount) -> str:
                 product.ndc,
                 product.get_form_display(),
                 product.strength_mg_per_ml,
+                product.container_volume_ml,
                 _text(line.container.lot.lot_number),
                 line.container.lot.expires_on.isoformat(),
                 "yes" if line.is_opened else "no (sealed)",

@@ -4,6 +4,7 @@ director's DEA reports and inventories."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -24,18 +25,23 @@ from ketaclinic.core import audit
 from ketaclinic.core.access import signed_in
 from ketaclinic.core.models import AuditEvent
 from ketaclinic.inventory import actions, ledger, queries, reports
-from ketaclinic.inventory.actions import InsufficientStock, LossFacts, WitnessCredential
+from ketaclinic.inventory.actions import DestructionFacts, InsufficientStock, LossFacts, WitnessCredential
 from ketaclinic.inventory.choices import EntryKind, LossType, expiry_warning_days
 from ketaclinic.inventory.forms import (
     AdjustForm,
+    CorrectionForm,
     CountForm,
+    DestructionForm,
     InventoryForm,
     LocationForm,
     LossForm,
+    LowStockForm,
     PeriodForm,
     ProductCreateForm,
     ReceiveForm,
     ResolveForm,
+    ReturnForm,
+    TransferForm,
     WasteForm,
 )
 from ketaclinic.inventory.models import Container, Discrepancy, InventoryCount, LedgerEntry, Product
@@ -130,6 +136,7 @@ def inventory_home(request: HttpRequest) -> HttpResponse:
             "can_count": can_count_stock_at(user, location.pk),
             "can_manage": can_manage_ledger_at(user, location.pk),
             "can_report": can_view_dea_reports_at(user, location.pk),
+            "can_correct": can_record_entry(user, EntryKind.CORRECTION, location.pk),
         },
     )
 
@@ -151,6 +158,32 @@ def product_new(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"{product} added to {location.name}.")
             return redirect(f"{reverse('inventory:home')}?location={location.pk}")
     return render(request, "inventory/product_new.html", {"form": form, "location": location})
+
+
+@signed_in(can_manage_ledger)
+@require_http_methods(["GET", "POST"])
+def product_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    product = get_object_or_404(Product.objects.select_related("location"), pk=pk)
+    if not can_manage_ledger_at(user, product.location_id):
+        raise PermissionDenied
+    form = LowStockForm(request.POST or None, initial={"low_stock_ml": product.low_stock_ml})
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                product = actions.set_low_stock_level(
+                    acting_user=user, product=product, low_stock_ml=form.cleaned_data["low_stock_ml"]
+                )
+            except ValidationError as exc:
+                _add_errors(form, exc)
+                status = 422
+            else:
+                messages.success(request, f"Low-stock level of {product.name} is {product.low_stock_ml} mL.")
+                return redirect(f"{reverse('inventory:home')}?location={product.location_id}")
+        else:
+            status = 422
+    return render(request, "inventory/product_edit.html", {"form": form, "product": product}, status=status)
 
 
 @signed_in(can_receive_stock)
@@ -207,6 +240,14 @@ def container_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "balance_mg": balance * container.lot.product.strength_mg_per_ml,
             "can_waste": can_record_entry(user, EntryKind.WASTE, container.location_id),
             "can_manage": can_manage_ledger_at(user, container.location_id),
+            "can_return": balance > 0
+            and container.opened_at is None
+            and can_record_entry(user, EntryKind.RETURN, container.location_id),
+            "can_transfer": balance > 0
+            and can_record_entry(user, EntryKind.TRANSFER_OUT, container.location_id)
+            and _transfer_destinations(user, container).exists(),
+            "can_destroy": balance > 0 and can_record_entry(user, EntryKind.DESTRUCTION, container.location_id),
+            "can_correct": can_record_entry(user, EntryKind.CORRECTION, container.location_id),
         },
     )
 
@@ -458,7 +499,7 @@ def inventory_new(request: HttpRequest) -> HttpResponse:
     if not can_manage_ledger_at(user, location.pk):
         raise PermissionDenied
     rows = queries.balance_rows([location.pk])
-    form = InventoryForm(request.POST or None, rows=rows)
+    form = InventoryForm(request.POST or None, rows=rows, initial={"kind": queries.next_inventory_kind(location.pk)})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -496,17 +537,233 @@ def inventory_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "inventory/inventory_detail.html", {"inventory": inventory, "lines": lines})
 
 
+def _audit_inventory_export(user: User, inventory: InventoryCount, what: str) -> None:
+    audit.record(
+        actor=user,
+        action=AuditEvent.Action.EXPORT,
+        obj=inventory,
+        location_id=inventory.location_id,
+        changes={"format": [None, what]},
+    )
+
+
 @signed_in(can_view_dea_reports)
 def inventory_csv(request: HttpRequest, pk: int) -> HttpResponse:
-    _, inventory = _inventory(request, pk)
+    user, inventory = _inventory(request, pk)
+    _audit_inventory_export(user, inventory, "csv")
     response = HttpResponse(reports.inventory_csv(inventory), content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="inventory-{inventory.pk}.csv"'
+    response["Content-Disposition"] = f'attachment; filename="{_inventory_filename(inventory)}.csv"'
     return response
 
 
 @signed_in(can_view_dea_reports)
 def inventory_pdf(request: HttpRequest, pk: int) -> HttpResponse:
-    _, inventory = _inventory(request, pk)
+    user, inventory = _inventory(request, pk)
+    _audit_inventory_export(user, inventory, "pdf")
     response = HttpResponse(reports.inventory_pdf(inventory), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="inventory-{inventory.pk}.pdf"'
+    response["Content-Disposition"] = f'attachment; filename="{_inventory_filename(inventory)}.pdf"'
     return response
+
+
+def _inventory_filename(inventory: InventoryCount) -> str:
+    day = timezone.localtime(inventory.taken_at, ZoneInfo(inventory.location.time_zone)).date()
+    return f"{inventory.kind}-inventory-{inventory.location_id}-{day}"
+
+
+# --- Returns, transfers, destruction and corrections (medical director) --------------------------
+
+
+def _ledger_form_page(
+    request: HttpRequest,
+    *,
+    template: str,
+    form: BaseForm,
+    context: dict[str, Any],
+    record: Callable[[], LedgerEntry],
+    success: Callable[[LedgerEntry], HttpResponse],
+) -> HttpResponse:
+    """The shared POST handling of the ledger forms: validate, call one action, and answer 422
+    (bad input) or 409 (stock would go below zero) with the form and its errors, writing nothing."""
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                entry = record()
+            except InsufficientStock as exc:
+                form.add_error(None, exc.messages)
+                status = 409
+            except ValidationError as exc:
+                _add_errors(form, exc)
+                status = 422
+            else:
+                return success(entry)
+        else:
+            status = 422
+    return render(request, template, {"form": form, **context}, status=status)
+
+
+def _supplier_of(container: Container) -> dict[str, str]:
+    """The supplier on the vial's receipt, suggested as the recipient of a return."""
+    receipt = container.entries.filter(kind=EntryKind.RECEIVE).order_by("id").first()
+    if receipt is None:
+        return {}
+    d = receipt.details
+    return {
+        "recipient_name": d.get("supplier_name", ""),
+        "recipient_address": d.get("supplier_address", ""),
+        "recipient_dea_number": d.get("supplier_dea_number", ""),
+    }
+
+
+@signed_in(can_manage_ledger)
+@require_http_methods(["GET", "POST"])
+def return_container(request: HttpRequest, pk: int) -> HttpResponse:
+    user, container = _container(request, pk, can_record_entry, EntryKind.RETURN)
+    form = ReturnForm(request.POST or None, initial=_supplier_of(container))
+    balance = queries.container_balance_ml(container.pk)
+
+    def record() -> LedgerEntry:
+        return actions.return_container(acting_user=user, container=container, **form.cleaned_data)
+
+    def success(entry: LedgerEntry) -> HttpResponse:
+        messages.success(
+            request, f"Return of {container.label} ({entry.ml} mL) to {entry.details['recipient_name']} recorded."
+        )
+        return redirect("inventory:container", pk=container.pk)
+
+    return _ledger_form_page(
+        request,
+        template="inventory/return.html",
+        form=form,
+        context={
+            "container": container,
+            "balance_ml": balance,
+            "is_returnable": container.opened_at is None and balance > 0,
+        },
+        record=record,
+        success=success,
+    )
+
+
+def _transfer_destinations(user: User, container: Container) -> QuerySet[Location]:
+    """Other active locations where the user may receive a transfer (they must work at both)."""
+    ids = [
+        pk
+        for pk in user.location_ids
+        if pk != container.location_id and can_record_entry(user, EntryKind.TRANSFER_IN, pk)
+    ]
+    return Location.objects.filter(pk__in=ids, is_active=True).order_by("name")
+
+
+@signed_in(can_manage_ledger)
+@require_http_methods(["GET", "POST"])
+def transfer(request: HttpRequest, pk: int) -> HttpResponse:
+    user, container = _container(request, pk, can_record_entry, EntryKind.TRANSFER_OUT)
+    destinations = _transfer_destinations(user, container)
+    form = TransferForm(request.POST or None, locations=destinations)
+
+    def record() -> LedgerEntry:
+        return actions.transfer_container(
+            acting_user=user,
+            container=container,
+            to_location=form.cleaned_data["to_location"],
+            reason=form.cleaned_data["reason"],
+        )
+
+    def success(entry: LedgerEntry) -> HttpResponse:
+        messages.success(
+            request,
+            f"{container.label} ({entry.ml} mL) transferred to {entry.location.name} as vial {entry.container.label}. "
+            "Relabel the vial with its new ID.",
+        )
+        return redirect("inventory:container", pk=entry.container_id)
+
+    return _ledger_form_page(
+        request,
+        template="inventory/transfer.html",
+        form=form,
+        context={
+            "container": container,
+            "balance_ml": queries.container_balance_ml(container.pk),
+            "has_destinations": destinations.exists(),
+        },
+        record=record,
+        success=success,
+    )
+
+
+def _credential(data: dict[str, Any], prefix: str) -> WitnessCredential | None:
+    username = data[f"{prefix}_username"]
+    return WitnessCredential(username, data[f"{prefix}_password"], data[f"{prefix}_otp"]) if username else None
+
+
+@signed_in(can_manage_ledger)
+@require_http_methods(["GET", "POST"])
+def destroy(request: HttpRequest, pk: int) -> HttpResponse:
+    user, container = _container(request, pk, can_record_entry, EntryKind.DESTRUCTION)
+    balance = queries.container_balance_ml(container.pk)
+    form = DestructionForm(request.POST or None, initial={"ml": balance})
+
+    def record() -> LedgerEntry:
+        data = form.cleaned_data
+        facts = DestructionFacts(
+            reverse_distributor_name=data["reverse_distributor_name"],
+            reverse_distributor_address=data["reverse_distributor_address"],
+            reverse_distributor_dea_number=data["reverse_distributor_dea_number"],
+            method=data["method"],
+            form_41_reference=data["form_41_reference"],
+        )
+        return actions.record_destruction(
+            acting_user=user,
+            container=container,
+            ml=data["ml"],
+            facts=facts,
+            witnesses=(_credential(data, "witness"), _credential(data, "second_witness")),
+        )
+
+    def success(entry: LedgerEntry) -> HttpResponse:
+        messages.success(
+            request,
+            f"Destruction of {entry.ml} mL from {container.label} recorded, witnessed by "
+            f"{entry.witness_name} and {entry.second_witness_name}.",
+        )
+        return redirect("inventory:container", pk=container.pk)
+
+    return _ledger_form_page(
+        request,
+        template="inventory/destroy.html",
+        form=form,
+        context={"container": container, "balance_ml": balance},
+        record=record,
+        success=success,
+    )
+
+
+@signed_in(can_manage_ledger)
+@require_http_methods(["GET", "POST"])
+def correct(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    entry = get_object_or_404(
+        LedgerEntry.objects.select_related("container__lot__product", "location", "corrects"), pk=pk
+    )
+    if not can_record_entry(user, EntryKind.CORRECTION, entry.location_id):
+        raise PermissionDenied
+    current = queries.corrected_ml(entry)
+    form = CorrectionForm(request.POST or None, current_ml=current, signed=entry.kind == EntryKind.ADJUSTMENT)
+    context = {"entry": entry, "current_ml": current, "corrections": list(entry.corrections.order_by("id"))}
+    if request.method == "POST" and not entry.is_correctable:
+        # The page says why and offers no form; a forged POST gets the same answer, writing nothing.
+        return render(request, "inventory/correct.html", {"form": form, **context}, status=422)
+
+    def record() -> LedgerEntry:
+        return actions.correct_entry(
+            acting_user=user, entry=entry, ml_change=form.ml_change, reason=form.cleaned_data["reason"]
+        )
+
+    def success(correction: LedgerEntry) -> HttpResponse:
+        messages.success(request, f"Correction #{correction.pk} of entry #{entry.pk} recorded ({correction.ml} mL).")
+        return redirect("inventory:container", pk=entry.container_id)
+
+    return _ledger_form_page(
+        request, template="inventory/correct.html", form=form, context=context, record=record, success=success
+    )

@@ -75,7 +75,11 @@ def _medications(raw: Any, day: date) -> list[dict[str, Any]]:
         helped = item.get("helped_within_2h")
         if helped is not None and not isinstance(helped, bool):
             raise ValidationError(f"{day}: helped within 2 h must be true, false or left out.")
-        meds.append({"drug_class": drug_class, "helped_within_2h": helped})
+        med: dict[str, Any] = {"drug_class": drug_class, "helped_within_2h": helped}
+        # A texted "M" says something was taken without saying what (outcomes.sms).
+        if item.get("class_not_given") is True:
+            med["class_not_given"] = True
+        meds.append(med)
     return meds
 
 

@@ -143,6 +143,39 @@ class Hit6Form(forms.Form):
         return [self.cleaned_data[f"item{n}"] for n in range(1, scores.HIT6_ITEM_COUNT + 1)]
 
 
+def staff_hit6_items(licensed: list[str] | None) -> list[str]:
+    """Labels for staff transcribing a paper HIT-6: the licensed wording when the clinic
+    entered it, else the item numbers as printed on the licensed form (scoring needs no text)."""
+    if licensed:
+        return [f"{n}. {text}" for n, text in enumerate(licensed, start=1)]
+    return [f"Item {n} (as numbered on the licensed form)" for n in range(1, scores.HIT6_ITEM_COUNT + 1)]
+
+
+class PgicVersionForm(forms.Form):
+    """Which PGIC scale the patient's form used: the two versions run in opposite directions."""
+
+    version = forms.ChoiceField(label="Scale printed on the patient's form", choices=PgicVersion.choices)
+
+
+class AnsweredOnForm(forms.Form):
+    """The day the patient answered, at the patient's location; never in the future."""
+
+    answered_on = forms.DateField(
+        label="Day the patient answered", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+
+    def __init__(self, *args: Any, today: date, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = today
+        self.fields["answered_on"].help_text = f"Today at the patient's location is {today:%Y-%m-%d}."
+
+    def clean_answered_on(self) -> date:
+        day: date = self.cleaned_data["answered_on"]
+        if day > self.today:
+            raise forms.ValidationError(f"{day:%Y-%m-%d} has not happened yet at the patient's location.")
+        return day
+
+
 class InstrumentTextForm(forms.Form):
     items = forms.CharField(
         label="HIT-6 items, one per line, exactly as licensed",

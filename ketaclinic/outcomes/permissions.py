@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ketaclinic.accounts.models import User
 from ketaclinic.accounts.permissions import AnyUser
+from ketaclinic.clinics.models import Location
 from ketaclinic.core.permissions import has_grant
 from ketaclinic.patients.models import Patient
 
@@ -44,6 +45,19 @@ def can_view_clinic_outcomes(user: AnyUser) -> bool:
 
 def can_manage_outcome_definitions(user: AnyUser) -> bool:
     return has_grant(user, "manage_outcome_definitions")
+
+
+def can_manage_location_definitions(user: AnyUser, location: Location) -> bool:
+    """A location's own outcome definitions: the grant, at one of the user's locations."""
+    return has_grant(user, "manage_outcome_definitions") and isinstance(user, User) and user.works_at(location.pk)
+
+
+def can_manage_clinic_definitions(user: AnyUser) -> bool:
+    """The clinic-wide definitions apply at every location without its own, so changing them
+    needs the grant at every location."""
+    if not (has_grant(user, "manage_outcome_definitions") and isinstance(user, User)):
+        return False
+    return user.all_locations or set(Location.objects.values_list("id", flat=True)) <= user.location_ids
 
 
 def can_acknowledge_relapse(user: AnyUser, patient: Patient) -> bool:

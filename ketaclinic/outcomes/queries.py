@@ -12,6 +12,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from ketaclinic.clinics.models import Location
+from ketaclinic.infusions import queries as infusion_queries
 from ketaclinic.outcomes import endpoints
 from ketaclinic.outcomes.choices import Instrument, RelapseStatus
 from ketaclinic.outcomes.models import DiaryEntry, OutcomeDefinition, PromInstrumentText, PromResponse, RelapseFlag
@@ -84,19 +85,24 @@ def induction_dates(patient: Patient) -> InductionDates:
 
 
 def session_pain_scores(patient: Patient) -> list[tuple[date, int, int]]:
-    """Pain NRS before and after each infusion, from the chairside record. The chairside record
-    (infusion sessions) is not built yet in ``ketaclinic.infusions``, so there is nothing to read:
-    this returns an empty list until it is, and the pages say so."""
-    del patient
-    return []
+    """Pain NRS before and after each finished infusion, from the chairside record: before = the
+    last baseline value charted, after = the last value charted in recovery (dates in the
+    patient's zone)."""
+    return infusion_queries.pain_scores_for_patient(patient.pk, zone_of(patient))
 
 
-def adverse_event_rates() -> list[tuple[str, int, int]] | None:
-    """(event, count, infusions) per adverse-event kind, from the chairside record. The
-    chairside record (sessions, side effects) is not built yet in ``ketaclinic.infusions``, so
-    this returns ``None`` and the dashboard says the rates cannot be shown yet. The one place to
-    connect once it exists."""
-    return None
+def adverse_event_rates(
+    location_ids: list[int] | None = None,
+    protocol_id: int | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> list[tuple[str, int, int]] | None:
+    """(side effect, infusions with it, infusions finished) per side-effect kind from the
+    chairside record; ``None`` when no infusion has finished yet (nothing to divide by)."""
+    rows = infusion_queries.adverse_event_counts(
+        location_ids=location_ids, protocol_id=protocol_id, start=start, end=end
+    )
+    return rows if rows and rows[0][2] else None
 
 
 def classified_days(patient: Patient, defs: endpoints.Definitions) -> list[endpoints.DayClass]:

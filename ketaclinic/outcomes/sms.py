@@ -12,7 +12,11 @@ Reply grammar (case, spaces and punctuation are ignored, so "2 m t." reads as ``
   once each, in any order:
 
   - ``M`` typical migraine features (one-sided or throbbing, with sickness or light and noise
-    sensitivity) — recorded as ``migraine_features``;
+    sensitivity) and medicine taken for it, as the issue's example defines ``2M`` ("moderate,
+    migraine features, took medication") — recorded as ``migraine_features`` plus the classes
+    named by the letters below, or, when no class letter is given, one medicine of class
+    ``other`` marked ``class_not_given`` (the confirmation asks for the detail);
+  - ``N`` nothing was taken (so ``2MN`` is migraine features without medicine);
   - ``A`` aura (warning signs before the attack);
   - medicine taken, by class: ``T`` triptan, ``G`` gepant or ditan, ``E`` ergot, ``P`` NSAID or
     simple pain reliever, ``C`` combination pain reliever, ``O`` opioid, ``X`` other;
@@ -20,8 +24,10 @@ Reply grammar (case, spaces and punctuation are ignored, so "2 m t." reads as ``
 
 - ``CODES``: the list of codes, by text.
 
-Examples: ``2MT`` moderate, migraine features, took a triptan; ``3MTH`` severe, features, a
-triptan that helped within 2 h; ``1P`` mild, a simple pain reliever.
+Examples: ``2M`` moderate, migraine features, took medicine (type not given); ``2MT``
+moderate, features, took a triptan; ``3MTH`` severe, features, a triptan that helped within
+2 h; ``2MN`` moderate, features, nothing taken; ``1P`` mild, a simple pain reliever; ``2``
+moderate, nothing said about medicine (recorded as none taken, as before).
 
 A reply counts for the day of the most recent prompt sent within ``PROMPT_OPEN_HOURS``. A text
 that does not read as a code but is short or starts with a digit gets a helpful answer and
@@ -61,7 +67,9 @@ MEDICATION_CODES = {
     "O": "opioid",
     "X": "other",
 }
-FLAG_CODES = {"M", "A", "H"}
+FLAG_CODES = {"M", "N", "A", "H"}
+# "M" with no class letter: medicine was taken but the text did not say which.
+UNNAMED_MEDICATION_CLASS = "other"
 NO_HEADACHE_WORDS = {"0", "NONE"}
 CODES_WORD = "CODES"
 # A text this short (after dropping spaces and punctuation), or one starting with a digit, is
@@ -83,6 +91,8 @@ class ParsedReply:
     aura: bool | None = None
     medications: tuple[str, ...] = ()
     helped_within_2h: bool | None = None
+    # False when "M" said medicine was taken without a letter for which.
+    medication_class_given: bool = True
     wants_codes: bool = False
     entry: dict[str, Any] = field(default_factory=dict)
 
@@ -113,7 +123,14 @@ def parse_reply(body: str) -> ParsedReply:
     repeated = sorted({ch for ch in letters if letters.count(ch) > 1})
     if repeated:
         raise CodeError(f"{', '.join(repeated)} appears twice.")
-    meds = tuple(MEDICATION_CODES[ch] for ch in letters if ch in MEDICATION_CODES)
+    named = tuple(MEDICATION_CODES[ch] for ch in letters if ch in MEDICATION_CODES)
+    if "N" in letters and named:
+        raise CodeError("N (nothing taken) cannot go with a letter for what was taken.")
+    if "N" in letters and "H" in letters:
+        raise CodeError("H (it helped) cannot go with N (nothing taken).")
+    features = "M" in letters
+    class_given = bool(named)
+    meds = named or ((UNNAMED_MEDICATION_CLASS,) if features and "N" not in letters else ())
     if "H" in letters and not meds:
         raise CodeError("H (it helped) needs a letter for what was taken.")
     helped = ("H" in letters) if meds else None
@@ -121,10 +138,11 @@ def parse_reply(body: str) -> ParsedReply:
         code=text,
         headache=True,
         peak_severity=SEVERITY_CODES[digit],
-        migraine_features=True if "M" in letters else None,
+        migraine_features=True if features else None,
         aura=True if "A" in letters else None,
         medications=meds,
         helped_within_2h=helped,
+        medication_class_given=class_given or not meds,
     )
 
 
@@ -137,7 +155,9 @@ def entry_for(reply: ParsedReply, day: str) -> dict[str, Any]:
             migraine_features=reply.migraine_features,
             aura=reply.aura,
             acute_medications=[
-                {"drug_class": m, "helped_within_2h": reply.helped_within_2h} for m in reply.medications
+                {"drug_class": m, "helped_within_2h": reply.helped_within_2h}
+                | ({} if reply.medication_class_given else {"class_not_given": True})
+                for m in reply.medications
             ],
         )
     return entry
@@ -153,15 +173,17 @@ def prompt_text(patient: Patient) -> str:
 def codes_text(patient: Patient) -> str:
     return (
         f"{patient.location.name} codes: 0 = a good day. Otherwise 1 mild, 2 moderate, 3 severe, then letters: "
-        "M typical features, A warning signs first, what you took: T, G, E, P, C, O or X (see the list in "
-        "your portal), H = it worked within 2 hours. Example: 2MT. "
+        "M = typical features and you took something, N = you took nothing, A = warning signs first, "
+        "what you took: T, G, E, P, C, O or X (see the list in your portal), H = it worked within 2 hours. "
+        "Examples: 2M, 2MT, 3MTH, 2MN. "
         f"{settings.SITE_URL}{reverse('outcomes_portal:codes')}"
     )
 
 
-def confirmation_text(patient: Patient, day: datetime | Any, code: str) -> str:
+def confirmation_text(patient: Patient, day: datetime | Any, code: str, *, ask_what_was_taken: bool = False) -> str:
     link = settings.SITE_URL + reverse("outcomes_portal:day", kwargs={"day": day.isoformat()})
-    return f"{patient.location.name}: saved for {day:%a %d %b} (code {code}). Add detail or change it: {link}"
+    ask = "Say what you took, add detail or change it" if ask_what_was_taken else "Add detail or change it"
+    return f"{patient.location.name}: saved for {day:%a %d %b} (code {code}). {ask}: {link}"
 
 
 def malformed_text(patient: Patient, problem: str) -> str:
@@ -221,7 +243,9 @@ def handle_diary_reply(*, patient: Patient, message: Message, at: datetime) -> D
         now=at,
     )
     DiaryPrompt.objects.filter(pk=prompt.pk).update(answered_at=at)
-    body = confirmation_text(patient, prompt.local_date, parsed.code)
+    body = confirmation_text(
+        patient, prompt.local_date, parsed.code, ask_what_was_taken=not parsed.medication_class_given
+    )
     return DiaryReplyResult(handled=True, reply=_reply(patient, message, body, at), saved=True)
 
 

@@ -5,7 +5,7 @@ patient's behalf, the clinic dashboard with its CSV export, and the outcome defi
 from __future__ import annotations
 
 import csv
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 
 from django.contrib import messages
@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ketaclinic.accounts.models import User
@@ -25,10 +26,11 @@ from ketaclinic.messaging.actions import record_sms_consent
 from ketaclinic.messaging.choices import Purpose
 from ketaclinic.messaging.queries import has_sms_consent
 from ketaclinic.outcomes import actions, charts, queries, sms
-from ketaclinic.outcomes.choices import DiarySource, Instrument
+from ketaclinic.outcomes.choices import DiarySource, Instrument, PgicVersion
 from ketaclinic.outcomes.dashboard import clinic_dashboard
 from ketaclinic.outcomes.forms import (
     AcknowledgeForm,
+    AnsweredOnForm,
     DashboardFilterForm,
     DiaryDayForm,
     Hit6Form,
@@ -36,13 +38,23 @@ from ketaclinic.outcomes.forms import (
     MidasForm,
     OutcomeDefinitionForm,
     PgicForm,
+    PgicVersionForm,
     PromptPreferenceForm,
+    staff_hit6_items,
 )
-from ketaclinic.outcomes.models import DiaryEntry, DiaryPromptPreference, PromInstrumentText, RelapseFlag
+from ketaclinic.outcomes.models import (
+    DiaryEntry,
+    DiaryPromptPreference,
+    OutcomeDefinition,
+    PromInstrumentText,
+    RelapseFlag,
+)
 from ketaclinic.outcomes.permissions import (
     can_acknowledge_relapse,
     can_enter_diary,
     can_enter_patient_diary,
+    can_manage_clinic_definitions,
+    can_manage_location_definitions,
     can_manage_outcome_definitions,
     can_view_clinic_outcomes,
     can_view_outcomes,
@@ -362,11 +374,7 @@ def patient_outcomes(request: HttpRequest, pk: int) -> HttpResponse:
 def staff_diary_day(request: HttpRequest, pk: int, day: str) -> HttpResponse:
     user, patient = _staff_patient(request, pk, can_enter_patient_diary)
     which = queries.local_today(patient) if day == "today" else _parse_day(day)
-    done = (
-        reverse("outcomes:patient", kwargs={"pk": patient.pk})
-        if can_view_patient_outcomes(user, patient)
-        else reverse("patients:detail", kwargs={"pk": patient.pk})
-    )
+    done = _staff_done_url(user, patient)
     return _diary_day(
         request,
         user=user,
@@ -375,6 +383,92 @@ def staff_diary_day(request: HttpRequest, pk: int, day: str) -> HttpResponse:
         source=DiarySource.STAFF,
         template="outcomes/staff_diary_day.html",
         done_url=done,
+    )
+
+
+def _staff_done_url(user: User, patient: Patient) -> str:
+    """Back to the clinician outcomes page, or the patient record for staff who may enter but
+    not view outcomes (the front desk)."""
+    if can_view_patient_outcomes(user, patient):
+        return reverse("outcomes:patient", kwargs={"pk": patient.pk})
+    return reverse("patients:detail", kwargs={"pk": patient.pk})
+
+
+def _answered_at(patient: Patient, day: date) -> datetime:
+    """Now for today's answers; midday at the patient's location for an earlier paper form."""
+    if day == queries.local_today(patient):
+        return timezone.now()
+    return datetime.combine(day, time(12), tzinfo=queries.zone_of(patient))
+
+
+@signed_in(can_enter_diary)
+@require_http_methods(["GET", "POST"])
+def staff_questionnaire(request: HttpRequest, pk: int, instrument: str) -> HttpResponse:
+    """Staff enter a questionnaire the patient answered on paper or by phone. Scored by
+    :mod:`ketaclinic.infusions.scores` through ``actions.record_prom``, which records that it
+    was entered by staff on the patient's behalf."""
+    user, patient = _staff_patient(request, pk, can_enter_patient_diary)
+    if instrument not in Instrument.values:
+        raise Http404("No such questionnaire")
+    data = request.POST if request.method == "POST" else None
+    today = queries.local_today(patient)
+    when = AnsweredOnForm(data, initial={"answered_on": today}, today=today)
+    # The PGIC scale comes from the page's scale chooser (query string) or the posted form;
+    # the location's default otherwise. An unknown scale saves nothing.
+    chosen = (data if data is not None else request.GET).get("version")
+    version_form = PgicVersionForm(
+        {"version": chosen} if chosen is not None else None,
+        initial={"version": queries.definition_row(patient.location).pgic_version},
+    )
+    version_ok = not version_form.is_bound or version_form.is_valid()
+    version = (
+        version_form.cleaned_data["version"]
+        if version_form.is_bound and version_ok
+        else version_form.initial["version"]
+    )
+    form: MidasForm | PgicForm | Hit6Form
+    if instrument == Instrument.MIDAS:
+        form = MidasForm(data)
+    elif instrument == Instrument.PGIC:
+        form = PgicForm(data, version=version)
+    else:
+        text = PromInstrumentText.objects.filter(instrument=Instrument.HIT6).first()
+        form = Hit6Form(data, items=staff_hit6_items(text.items if text else None))
+    # Each form validates (and shows its errors) before anything is saved.
+    valid = [f.is_valid() for f in (form, when)]
+    if data is not None and all(valid) and version_ok:
+        answers: dict[str, Any] = {"answers": form.answers()} if isinstance(form, Hit6Form) else dict(form.cleaned_data)
+        try:
+            response = actions.record_prom(
+                acting_user=user,
+                patient=patient,
+                instrument=instrument,
+                answers=answers,
+                version=version,
+                completed_at=_answered_at(patient, when.cleaned_data["answered_on"]),
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(
+                request,
+                f"{response.get_instrument_display()} saved for {patient.full_name}: score {response.score} "
+                f"({response.grade.replace('_', ' ')}), recorded as entered by you on the patient's behalf.",
+            )
+            return redirect(_staff_done_url(user, patient))
+    return render(
+        request,
+        "outcomes/staff_questionnaire.html",
+        {
+            "patient": patient,
+            "instrument": Instrument(instrument),
+            "form": form,
+            "when": when,
+            "version": version,
+            "version_label": PgicVersion(version).label,
+            "version_form": version_form,
+            "done_url": _staff_done_url(user, patient),
+        },
     )
 
 
@@ -472,32 +566,90 @@ def dashboard_csv(request: HttpRequest) -> HttpResponse:
     writer.writerow([])
     for key, words in result.definitions.items():
         writer.writerow([f"definition: {key}", words])
+    for location, described in result.definitions_by_location:
+        for key, words in described.items():
+            writer.writerow([f"definition at {location}: {key}", words])
     return response
+
+
+def _definition_fields(form: OutcomeDefinitionForm) -> dict[str, Any]:
+    return {name: form.cleaned_data[name] for name in actions.DEFINITION_FIELDS if name in form.cleaned_data}
 
 
 @signed_in(can_manage_outcome_definitions)
 @require_http_methods(["GET", "POST"])
 def definitions(request: HttpRequest) -> HttpResponse:
+    """The clinic-wide definitions (used wherever a location has none of its own), the list of
+    the user's locations with the definitions each uses, and the licensed HIT-6 wording."""
     user = cast(User, request.user)
     row = queries.definition_row(None)
+    may_edit_clinic = can_manage_clinic_definitions(user)
+    if request.method == "POST" and not may_edit_clinic:
+        raise PermissionDenied
     form = OutcomeDefinitionForm(request.POST or None, instance=row)
     text = PromInstrumentText.objects.filter(instrument=Instrument.HIT6).first()
     text_form = InstrumentTextForm(
         initial={"items": "\n".join(text.items), "licence_note": text.licence_note} if text else None
     )
     if request.method == "POST" and form.is_valid():
-        fields = {name: form.cleaned_data[name] for name in actions.DEFINITION_FIELDS if name in form.cleaned_data}
         try:
-            actions.save_outcome_definition(acting_user=user, location=None, fields=fields)
+            actions.save_outcome_definition(acting_user=user, location=None, fields=_definition_fields(form))
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, "Outcome definitions saved. Every outcome number now uses them.")
+            messages.success(
+                request, "Clinic-wide definitions saved. Locations without their own definitions now use them."
+            )
             return redirect("outcomes:definitions")
+    locations = list(Location.objects.filter(pk__in=user.location_ids).order_by("name"))
+    own = set(OutcomeDefinition.objects.filter(location__in=locations).values_list("location_id", flat=True))
     return render(
         request,
         "outcomes/definitions.html",
-        {"form": form, "text_form": text_form, "text": text, "described": row.to_definitions().describe()},
+        {
+            "form": form,
+            "may_edit_clinic": may_edit_clinic,
+            "text_form": text_form,
+            "text": text,
+            "described": row.to_definitions().describe(),
+            "locations": [(loc, loc.pk in own) for loc in locations],
+        },
+    )
+
+
+@signed_in(can_manage_outcome_definitions)
+@require_http_methods(["GET", "POST"])
+def location_definitions(request: HttpRequest, pk: int) -> HttpResponse:
+    """One location's own definitions. Until saved, the form starts from the clinic-wide
+    values the location uses now; every outcome number for its patients then uses these."""
+    user = cast(User, request.user)
+    location = get_object_or_404(Location, pk=pk)
+    if not can_manage_location_definitions(user, location):
+        raise PermissionDenied
+    own = OutcomeDefinition.objects.filter(location=location).first()
+    in_force = own or queries.definition_row(None)
+    if own is None:
+        initial = {name: getattr(in_force, name) for name in actions.DEFINITION_FIELDS}
+        form = OutcomeDefinitionForm(request.POST or None, initial=initial)
+    else:
+        form = OutcomeDefinitionForm(request.POST or None, instance=own)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.save_outcome_definition(acting_user=user, location=location, fields=_definition_fields(form))
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Definitions for {location.name} saved. Its patients' outcomes now use them.")
+            return redirect("outcomes:location_definitions", pk=location.pk)
+    return render(
+        request,
+        "outcomes/location_definitions.html",
+        {
+            "location": location,
+            "form": form,
+            "has_own": own is not None,
+            "described": in_force.to_definitions().describe(),
+        },
     )
 
 

@@ -22,6 +22,7 @@ from ketaclinic.consents.queries import documents_awaiting_signature, signatures
 from ketaclinic.core import audit
 from ketaclinic.core.access import public, signed_in
 from ketaclinic.core.models import AuditEvent
+from ketaclinic.infusions.permissions import can_view_patient_orders
 from ketaclinic.outcomes.permissions import can_view_patient_outcomes
 from ketaclinic.patients import actions, queries
 from ketaclinic.patients.choices import Decision
@@ -118,6 +119,7 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_review": can_review_patient_candidacy(user, patient),
             "invitation_hours": settings.PORTAL_INVITATION_HOURS,
             "can_see_schedule": can_view_patient_schedule(user, patient),
+            "can_see_orders": can_view_patient_orders(user, patient),
             "can_see_outcomes": can_view_patient_outcomes(user, patient),
             "signatures": signatures_for(patient),
             "awaiting": documents_awaiting_signature(patient),

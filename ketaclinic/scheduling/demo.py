@@ -1,8 +1,10 @@
 """The demo clinic's calendar and bookings (synthetic): opening hours Monday to Friday 08:00-17:00
-and Saturday mornings, nurse and prescriber shifts from three months back to six weeks ahead,
+and Saturday mornings, an upcoming holiday closure, a chair out of service for its annual service,
+nurse and prescriber shifts from three months back to six weeks ahead (none on the holiday),
 completed induction series in past months, patients mid-series, a busy day board today (every
 chair in use, bookings done, infusing, recovering, checked in, booked later and one no-show),
-a waitlist, an unconfirmed request for clinic-wide replanning, and the reminders now due."""
+a waitlist whose first patient holds an open offer of a cancelled slot, an unconfirmed request
+for clinic-wide replanning, and the reminders now due."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from ketaclinic.infusions.models import Protocol
 from ketaclinic.patients.choices import Decision
 from ketaclinic.patients.models import CandidacyDecision, Patient
 from ketaclinic.scheduling import actions
-from ketaclinic.scheduling.choices import STATUS_FLOW, BookingStatus, ShiftPresence, ShiftRole
+from ketaclinic.scheduling.choices import INFUSION_KINDS, STATUS_FLOW, BookingStatus, ShiftPresence, ShiftRole
 from ketaclinic.scheduling.models import Booking
 
 if TYPE_CHECKING:
@@ -48,6 +50,10 @@ def _status_at(start: datetime, end: datetime, pivot: datetime) -> str:
 def _advance(ctx: DemoContext, booking: Booking, target: str) -> None:
     if target == BookingStatus.NO_SHOW:
         actions.set_booking_status(acting_user=ctx.users["frontdesk"], booking=booking, status=target)
+        return
+    if booking.appointment_type.kind in INFUSION_KINDS:
+        # Infusions move through the chairside record (ketaclinic/infusions/demo.py), which
+        # checks them in and carries the booking's status along with the session.
         return
     for step in PATH:
         if booking.status == target or step not in STATUS_FLOW[booking.status]:
@@ -86,13 +92,22 @@ def _patients_in_order(ctx: DemoContext) -> list[Patient]:
     return sorted(ctx.patients, key=lambda p: (p.pk not in approved, p.pk))
 
 
-def _shifts(ctx: DemoContext, board_day: date, zone: ZoneInfo) -> None:
+def _holiday(board_day: date) -> date:
+    """A weekday three to four weeks ahead, after every series seeded here has finished."""
+    day = board_day + timedelta(weeks=3)
+    while day.weekday() >= SATURDAY:
+        day += timedelta(days=1)
+    return day
+
+
+def _shifts(ctx: DemoContext, board_day: date, zone: ZoneInfo, closed: set[date]) -> None:
     """Two nurses on weekdays, one on Saturday mornings; the prescriber on site Monday,
-    Wednesday and Friday and on call otherwise, from 100 days back to six weeks ahead."""
+    Wednesday and Friday and on call otherwise, from 100 days back to six weeks ahead, except
+    on days the clinic is closed."""
     director = ctx.users["director"]
     for offset in range(-100, 43):
         day = board_day + timedelta(days=offset)
-        if day.weekday() == SUNDAY:
+        if day.weekday() == SUNDAY or day in closed:
             continue
         closes = time(13) if day.weekday() == SATURDAY else time(17)
         start, end = datetime.combine(day, time(8), tzinfo=zone), datetime.combine(day, closes, tzinfo=zone)
@@ -135,11 +150,29 @@ def seed(ctx: DemoContext) -> None:
     board_day = now_local.date()
     while board_day.weekday() >= SATURDAY:
         board_day += timedelta(days=1)
-    _shifts(ctx, board_day, zone)
+    holiday = _holiday(board_day)
+    actions.add_closure(
+        acting_user=director,
+        location=location,
+        starts_on=holiday,
+        ends_on=holiday,
+        reason="Clinic holiday (synthetic)",
+    )
+    _shifts(ctx, board_day, zone, {holiday})
     chairs = list(Chair.objects.filter(location=location).order_by("name"))
     people = _patients_in_order(ctx)
     weekdays = _weekdays(board_day, 120, 60)
     today = weekdays.index(board_day)
+    # Chair 3 out of service for two weekdays next week or the week after, once its series
+    # bookings (the last on the fourth weekday from today) are over.
+    service_from = datetime.combine(weekdays[today + 6], time(0), tzinfo=zone)
+    actions.add_chair_outage(
+        acting_user=director,
+        chair=chairs[2],
+        starts_at=service_from,
+        ends_at=datetime.combine(weekdays[today + 8], time(0), tzinfo=zone),
+        reason="Annual service of the recliner and pump mount (synthetic)",
+    )
 
     # Completed induction series in past months (the outcomes module's baselines start at the
     # first induction infusion).
@@ -222,5 +255,20 @@ def seed(ctx: DemoContext) -> None:
         protocol=protocol,
         earliest_start=board_day + timedelta(days=7),
         time_windows=[(time(12), time(17))],
+    )
+    # A cancellation: the freed Tuesday or Thursday morning is offered to the first patient on
+    # the waitlist (the one above), and held for the policy's offer time.
+    offered_day = next(d for d in weekdays[today + 1 :] if d.weekday() in {1, 3})
+    start = datetime.combine(offered_day, time(8), tzinfo=zone)
+    cancelled = actions.book_appointment(
+        acting_user=ctx.users["frontdesk"],
+        patient=people[9],
+        kind="maintenance",
+        start=start,
+        end=start + timedelta(minutes=SERIES_MIN),
+        chair=chairs[2],
+    )
+    actions.cancel_booking(
+        acting_user=ctx.users["frontdesk"], booking=cancelled, reason="Patient travelling that week (synthetic)."
     )
     actions.send_due_reminders(now=ctx.now)

@@ -25,7 +25,7 @@ one nurse place. Rules, each checked by :func:`series_violations`:
 from __future__ import annotations
 
 import time as clock
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -403,7 +403,7 @@ def _add_resources(
     top = max([places for _, places in capacity.nurse_places] + [0])
     intervals = list(sessions)
     demands = [1] * len(intervals)
-    for w, reduce_by in _reductions(capacity, top, horizon):
+    for w, reduce_by in _reductions(capacity, top, 0, horizon):
         intervals.append(model.new_fixed_size_interval_var(w.start, w.end - w.start, "fewer nurses"))
         demands.append(reduce_by)
     for w in capacity.infusion_load:
@@ -412,15 +412,12 @@ def _add_resources(
     model.add_cumulative(intervals, demands, top)
 
 
-def _reductions(capacity: Capacity, top: int, horizon: int) -> list[tuple[Window, int]]:
-    """Where fewer than ``top`` places exist, a fixed block using up the difference."""
-    points = sorted(
-        {0, horizon} | {w.start for w, _ in capacity.nurse_places} | {w.end for w, _ in capacity.nurse_places}
-    )
+def _reductions(capacity: Capacity, top: int, begin: int, end: int) -> list[tuple[Window, int]]:
+    """Where fewer than ``top`` places exist in ``[begin, end)``, a fixed block using up the
+    difference."""
+    points = sorted({begin, end} | {p for w, _ in capacity.nurse_places for p in (w.start, w.end) if begin < p < end})
     blocks: list[tuple[Window, int]] = []
     for a, b in zip(points, points[1:], strict=False):
-        if a >= b or a < 0 or b > horizon:
-            continue
         short = top - nurse_places_at(capacity, a)
         if short > 0:
             blocks.append((Window(a, b), short))
@@ -514,69 +511,6 @@ def _placed(solver: cp_model.CpSolver, sv: _SeriesVars) -> list[PlacedSession]:
     ]
 
 
-def _hint_series(
-    model: cp_model.CpModel, capacity: Capacity, sv: _SeriesVars, present: bool, starts: Sequence[int]
-) -> None:
-    """Hint every variable of one series, so that a feasible plan given as hints is complete and
-    the solver can adopt it as its first solution (CP-SAT only completes partial hints by
-    search, which on large models may not finish in time)."""
-    wd0 = capacity.first_day.weekday()
-    model.add_hint(sv.present, 1 if present else 0)
-    for k, start in enumerate(starts):
-        model.add_hint(sv.starts[k], start)
-        model.add_hint(sv.days[k], start // DAY_MIN)
-        tod = sv.tods[k]
-        if tod is not None:
-            model.add_hint(tod, start % DAY_MIN)
-        model.add_hint(sv.weeks[k], (start // DAY_MIN + wd0) // 7)
-    day0 = starts[0] // DAY_MIN
-    model.add_hint(sv.first_cost, day0 - max(0, capacity.index_of(sv.demand.earliest_day)) if present else 0)
-
-
-def _greedy(capacity: Capacity, demands: Sequence[SeriesDemand]) -> dict[int, list[Session]]:
-    """First fit, series by series in the given order, keeping only the series it completes
-    within their window (a series that does not fit releases what it took)."""
-    booked: dict[int, list[Window]] = {}
-    load: list[Window] = []
-    plan: dict[int, list[Session]] = {}
-    for demand in demands:
-        trial_booked = {c: list(ws) for c, ws in booked.items()}
-        trial_load = list(load)
-        sessions = first_fit(capacity, demand, trial_booked, trial_load)
-        days = [x.start // DAY_MIN for x in sessions]
-        fits = (
-            len(sessions) == demand.sessions
-            and days[-1] - days[0] <= demand.window_days - 1
-            and capacity.day_of(sessions[0].start) <= demand.latest_first_day
-            and not series_violations(capacity, demand, sessions)
-        )
-        if fits:
-            booked, load = trial_booked, trial_load
-            plan[demand.key] = sessions
-    return plan
-
-
-def _hint_first_fit(
-    model: cp_model.CpModel, capacity: Capacity, series: Sequence[_SeriesVars]
-) -> dict[int, list[Session]]:
-    """Start the search from a by-hand plan: first fit in order of request, and first fit
-    shortest chair time first (which often completes more series when chairs are short),
-    whichever completes more. CP-SAT then has a good solution at once and spends its time
-    improving on it (``add_hint``; a hint on every variable lets the solver adopt it as its
-    first solution)."""
-    demands = [sv.demand for sv in series]
-    by_request = _greedy(capacity, sorted(demands, key=lambda d: (d.earliest_day, d.key)))
-    by_length = _greedy(capacity, sorted(demands, key=lambda d: (d.duration_min, d.earliest_day, d.key)))
-    plan = by_length if len(by_length) > len(by_request) else by_request
-    for sv in series:
-        if sv.demand.key in plan:
-            _hint_series(model, capacity, sv, True, [x.start for x in plan[sv.demand.key]])
-        else:
-            # Absent: any start in its domain satisfies the constraints that still apply.
-            _hint_series(model, capacity, sv, False, [int(sv.starts[0].proto.domain[0])] * sv.demand.sessions)
-    return plan
-
-
 def _solver(seconds: float, workers: int) -> cp_model.CpSolver:
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = seconds
@@ -657,9 +591,255 @@ def propose_series(
     return SeriesOutcome([], binding_rule=binding, earliest_feasible_day=earliest, stats=stats)
 
 
+# --- Clinic-wide planning: a day-indexed model ----------------------------------------------------
+#
+# Many series at once are modelled by day: for each series and each day it could use, a literal
+# "a session on that day" and an optional interval for the time of day. The series rules become
+# small linear constraints over those literals (exactly ``sessions`` days; at most
+# ``max_per_week`` in each calendar week; at most one in any ``min_gap_days`` consecutive days;
+# every day within ``window_days`` of the one chosen first day), which the LP relaxation reads
+# directly, unlike divisions or day/week integer variables. Sessions never cross midnight (they lie
+# inside one opening window), so chairs and nurses are one cumulative per day, each small. Two
+# redundant energy cuts per day (see :func:`_day_energy`) make the LP bound on completed series
+# tight. Chairs stay interchangeable in the model (a cumulative over the chair count), so there is
+# no chair symmetry to break; series that are identical apart from their key are ordered (the
+# earlier key is planned whenever the later one is), which removes that symmetry too.
+
+
+@dataclass
+class _DaySeries:
+    demand: SeriesDemand
+    present: cp_model.IntVar
+    # day index -> session-on-that-day literal, its start variable and its interval
+    on_day: dict[int, cp_model.IntVar]
+    start: dict[int, cp_model.IntVar]
+    interval: dict[int, cp_model.IntervalVar]
+    first: dict[int, cp_model.IntVar]  # day index -> "the series starts on that day"
+    options: dict[int, list[int]]  # day index -> allowed start minutes, ascending
+    first_cost: cp_model.LinearExpr
+
+
+def _add_series_by_day(
+    model: cp_model.CpModel, capacity: Capacity, demand: SeriesDemand, slot_min: int
+) -> _DaySeries | None:
+    options: dict[int, list[int]] = {}
+    for t in candidate_starts(capacity, demand, slot_min=slot_min):
+        options.setdefault(t // DAY_MIN, []).append(t)
+    earliest = max(0, capacity.index_of(demand.earliest_day))
+    latest = capacity.index_of(demand.latest_first_day)
+    window = demand.window_days
+    firsts = [d for d in options if earliest <= d <= latest]
+    # Only days reachable from some possible first day.
+    options = {d: ts for d, ts in options.items() if any(f <= d <= f + window - 1 for f in firsts)}
+    if len(options) < demand.sessions or not firsts:
+        return None
+    key = demand.key
+    present = model.new_bool_var(f"p{key}")
+    on_day = {d: model.new_bool_var(f"x{key}_{d}") for d in sorted(options)}
+    first = {d: model.new_bool_var(f"f{key}_{d}") for d in sorted(firsts)}
+    start: dict[int, cp_model.IntVar] = {}
+    interval: dict[int, cp_model.IntervalVar] = {}
+    for d, ts in options.items():
+        start[d] = model.new_int_var_from_domain(cp_model.Domain.from_values(ts), f"s{key}_{d}")
+        interval[d] = model.new_optional_fixed_size_interval_var(
+            start[d], demand.duration_min, on_day[d], f"i{key}_{d}"
+        )
+    model.add(sum(first.values()) == present)
+    model.add(sum(on_day.values()) == demand.sessions * present)
+    for d, f in first.items():
+        model.add_implication(f, on_day[d])
+    for d, x in on_day.items():
+        model.add(x <= sum(first[f] for f in range(d - window + 1, d + 1) if f in first))
+    wd0 = capacity.first_day.weekday()
+    weeks: dict[int, list[cp_model.IntVar]] = {}
+    for d, x in on_day.items():
+        weeks.setdefault((d + wd0) // 7, []).append(x)
+    for in_week in weeks.values():
+        if len(in_week) > demand.max_per_week:
+            model.add(sum(in_week) <= demand.max_per_week)
+    if demand.min_gap_days > 1:
+        for d in on_day:
+            close = [on_day[e] for e in range(d, d + demand.min_gap_days) if e in on_day]
+            if len(close) > 1:
+                model.add_at_most_one(close)
+    cost = cp_model.LinearExpr.weighted_sum(list(first.values()), [d - earliest for d in first])
+    return _DaySeries(demand, present, on_day, start, interval, first, options, cost)
+
+
+def _profile(points: Iterable[int], level: Callable[[int], int], a: int, b: int) -> int:
+    """The integral over ``[a, b)`` of a step function that only changes at ``points``."""
+    cuts = sorted({a, b} | {p for p in points if a < p < b})
+    return sum((q - p) * max(0, level(p)) for p, q in zip(cuts, cuts[1:], strict=False))
+
+
+def _day_energy(
+    model: cp_model.CpModel, capacity: Capacity, day: int, on_day: Sequence[tuple[_DaySeries, int]], slot_min: int
+) -> None:
+    """Two cuts, each implied by the rules, that give the LP relaxation the day's real room.
+
+    * Minutes: at every minute, sessions running <= min(free chairs, free nurse places), so
+      their minutes together are at most the integral of that minimum; likewise inside each
+      patient time window, for the sessions that must lie in it.
+    * Grid slots: a session starting on the ``slot_min`` grid owns the grid points in
+      ``[start, end)`` (``ceil(duration / slot_min)`` of them) on its chair, no two sessions on a
+      chair share one, and each lies where that chair is free: so the sessions' grid points
+      together are at most the free grid points summed over chairs. This counts the minutes
+      lost between a session's end and the next grid start, which the minute cut cannot see.
+    """
+    index = _index(capacity)
+    base, top = day * DAY_MIN, (day + 1) * DAY_MIN
+    busy = {c: index.busy[c].get(day, []) for c in capacity.chairs}
+    loads = index.loads.get(day, [])
+    places = index.places.get(day, [])
+    opened = [w for w in capacity.open_windows if w.overlaps(base, top)]
+    points = {p for ws in busy.values() for w in ws for p in (w.start, w.end)}
+    points |= {p for w in loads for p in (w.start, w.end)}
+    points |= {p for w, _ in places for p in (w.start, w.end)}
+    points |= {p for w in opened for p in (w.start, w.end)}
+
+    def room(minute: int) -> int:
+        if not any(w.start <= minute < w.end for w in opened):
+            return 0
+        chairs = sum(1 for c in capacity.chairs if _free(busy[c], minute, minute + 1))
+        staffed = sum(n for w, n in places if w.start <= minute < w.end)
+        running = sum(1 for w in loads if w.start <= minute < w.end)
+        return min(chairs, staffed - running)
+
+    spans = sorted({(a, b) for sv, _ in on_day for a, b in sv.demand.time_windows})
+    for a, b in [(0, DAY_MIN), *spans]:
+        inside = [
+            (sv, d)
+            for sv, d in on_day
+            if all(a <= t - base and t - base + sv.demand.duration_min <= b for t in sv.options[d])
+        ]
+        if not inside:
+            continue
+        limit = _profile(points, room, base + a, base + b)
+        model.add(sum(sv.demand.duration_min * sv.on_day[d] for sv, d in inside) <= limit)
+    grid = {t for w in opened for t in range(w.start + (-w.start % slot_min), w.end, slot_min) if base <= t < top}
+    free_points = sum(1 for c in capacity.chairs for t in grid if _free(busy[c], t, t + 1))
+    model.add(sum(-(-sv.demand.duration_min // slot_min) * sv.on_day[d] for sv, d in on_day) <= free_points)
+
+
+def _add_day_resources(
+    model: cp_model.CpModel, capacity: Capacity, series: Sequence[_DaySeries], slot_min: int
+) -> None:
+    by_day: dict[int, list[tuple[_DaySeries, int]]] = {}
+    for sv in series:
+        for d in sv.on_day:
+            by_day.setdefault(d, []).append((sv, d))
+    index = _index(capacity)
+    top = max([places for _, places in capacity.nurse_places] + [0])
+    for day, entries in by_day.items():
+        base = day * DAY_MIN
+        sessions = [sv.interval[d] for sv, d in entries]
+        chair_intervals = list(sessions)
+        for chair in capacity.chairs:
+            for w in _merged(index.busy[chair].get(day, ())):
+                a, b = max(w.start, base), min(w.end, base + DAY_MIN)
+                chair_intervals.append(model.new_fixed_size_interval_var(a, b - a, "busy"))
+        model.add_cumulative(chair_intervals, [1] * len(chair_intervals), len(capacity.chairs))
+        nurse_intervals = list(sessions)
+        demands = [1] * len(sessions)
+        for w, short in _reductions(capacity, top, base, base + DAY_MIN):
+            nurse_intervals.append(model.new_fixed_size_interval_var(w.start, w.end - w.start, "fewer nurses"))
+            demands.append(short)
+        for w in index.loads.get(day, ()):
+            a, b = max(w.start, base), min(w.end, base + DAY_MIN)
+            nurse_intervals.append(model.new_fixed_size_interval_var(a, b - a, "load"))
+            demands.append(1)
+        model.add_cumulative(nurse_intervals, demands, top)
+        _day_energy(model, capacity, day, entries, slot_min)
+
+
+def _lateness(sv: _DaySeries) -> cp_model.LinearExprT:
+    """What the second solve minimises for one series: days from its earliest day to its first
+    session (one day weighing as much as a day's delay of every session), then the start of
+    every session. Starting every session as early as it can go packs the calendar from the
+    front, as booking by hand does, and leaves whole free afternoons and days for the requests
+    of the coming weeks rather than scattered gaps. An absent series' start variables are free,
+    so they sit at their smallest value and add only a constant."""
+    session_starts = cp_model.LinearExpr.sum(
+        [d * DAY_MIN * x + sv.start[d] - d * DAY_MIN for d, x in sv.on_day.items()]
+    )
+    return sv.demand.sessions * DAY_MIN * sv.first_cost + session_starts
+
+
+def _break_series_symmetry(model: cp_model.CpModel, series: Sequence[_DaySeries]) -> list[list[_DaySeries]]:
+    """Series identical apart from their key are interchangeable: plan the earlier key first.
+    Returns the groups, in key order, so hints can respect the same order."""
+    groups: dict[SeriesDemand, list[_DaySeries]] = {}
+    for sv in series:
+        groups.setdefault(replace(sv.demand, key=0), []).append(sv)
+    for group in groups.values():
+        group.sort(key=lambda sv: sv.demand.key)
+        for a, b in zip(group, group[1:], strict=False):
+            model.add(a.present >= b.present)
+    return list(groups.values())
+
+
+def _hint_day_series(model: cp_model.CpModel, sv: _DaySeries, starts: Sequence[int]) -> None:
+    """Hint every variable of one series (an empty ``starts`` means absent), so a feasible plan
+    given as hints is complete and the solver adopts it as its first solution."""
+    days = {t // DAY_MIN: t for t in starts}
+    model.add_hint(sv.present, 1 if starts else 0)
+    first_day = min(days) if days else None
+    for d, f in sv.first.items():
+        model.add_hint(f, 1 if d == first_day else 0)
+    for d, x in sv.on_day.items():
+        model.add_hint(x, 1 if d in days else 0)
+        model.add_hint(sv.start[d], days.get(d, sv.options[d][0]))
+
+
+def _hint_plan(
+    model: cp_model.CpModel, groups: Sequence[Sequence[_DaySeries]], plan: Mapping[int, Sequence[int]]
+) -> None:
+    """Hint a plan (key -> starts); within a group of identical series the planned ones are
+    moved to the earliest keys, as the symmetry constraints require."""
+    for group in groups:
+        planned = [plan[sv.demand.key] for sv in group if sv.demand.key in plan]
+        for i, sv in enumerate(group):
+            _hint_day_series(model, sv, planned[i] if i < len(planned) else [])
+
+
+def _greedy(capacity: Capacity, demands: Sequence[SeriesDemand]) -> dict[int, list[Session]]:
+    """First fit, series by series in the given order, keeping only the series it completes
+    within their window (a series that does not fit releases what it took)."""
+    booked: dict[int, list[Window]] = {}
+    load: list[Window] = []
+    plan: dict[int, list[Session]] = {}
+    for demand in demands:
+        trial_booked = {c: list(ws) for c, ws in booked.items()}
+        trial_load = list(load)
+        sessions = first_fit(capacity, demand, trial_booked, trial_load)
+        days = [x.start // DAY_MIN for x in sessions]
+        fits = (
+            len(sessions) == demand.sessions
+            and days[-1] - days[0] <= demand.window_days - 1
+            and capacity.day_of(sessions[0].start) <= demand.latest_first_day
+            and not series_violations(capacity, demand, sessions)
+        )
+        if fits:
+            booked, load = trial_booked, trial_load
+            plan[demand.key] = sessions
+    return plan
+
+
+def _first_fit_plan(capacity: Capacity, demands: Sequence[SeriesDemand]) -> dict[int, list[Session]]:
+    """A by-hand plan to start the search from: first fit in order of request, and first fit
+    shortest chair time first (which often completes more series when chairs are short),
+    whichever completes more."""
+    by_request = _greedy(capacity, sorted(demands, key=lambda d: (d.earliest_day, d.key)))
+    by_length = _greedy(capacity, sorted(demands, key=lambda d: (d.duration_min, d.earliest_day, d.key)))
+    return by_length if len(by_length) > len(by_request) else by_request
+
+
 # Clinic-wide solves start sessions on a half-hour grid: a quarter of the start values of a
 # 15-minute grid for the same days, at little cost in packing (durations are not rounded).
 CLINIC_WIDE_SLOT_MIN = 30
+# Share of the time limit for maximising completed series; the rest goes to earliest starts
+# and to assigning chairs.
+COMPLETED_PHASE_SHARE = 0.7
 
 
 def plan_many(
@@ -671,27 +851,26 @@ def plan_many(
     slot_min: int = CLINIC_WIDE_SLOT_MIN,
 ) -> PlanResult:
     """Clinic-wide replanning: place as many complete series as possible, then start them as
-    early as possible. Two solves: the first maximises completed series (and proves a bound on
-    them), the second keeps that many and minimises the days to each first session. Chairs are
-    then assigned day by day; the bound stays valid because the chair cumulative is a
-    relaxation of chair-by-chair assignment."""
+    early as possible (lexicographic, two solves of the day-indexed model). The first solve
+    starts from the better by-hand first-fit plan and proves a bound on completed series; the
+    second keeps that many and minimises the days to each first session. Chairs are then
+    assigned day by day; the bound stays valid because the chair cumulative is a relaxation of
+    chair-by-chair assignment. Never returns fewer series than the checked first-fit plan."""
     began = clock.perf_counter()
     model = cp_model.CpModel()
-    series = [
-        sv
-        for d in demands
-        if (sv := _add_series(model, capacity, d, frozenset(), optional=True, slot_min=slot_min)) is not None
-    ]
+    series = [sv for d in demands if (sv := _add_series_by_day(model, capacity, d, slot_min)) is not None]
     if not series:
-        return PlanResult({}, [d.key for d in demands], SolveStats("EMPTY", 0.0))
-    _add_resources(model, capacity, series, frozenset())
-    greedy = _hint_first_fit(model, replace(capacity, slot_min=slot_min), series)
+        return PlanResult({}, [d.key for d in demands], SolveStats("EMPTY", clock.perf_counter() - began))
+    _add_day_resources(model, capacity, series, slot_min)
+    groups = _break_series_symmetry(model, series)
+    greedy = _first_fit_plan(replace(capacity, slot_min=slot_min), [sv.demand for sv in series])
+    _hint_plan(model, groups, {key: [s.start for s in sessions] for key, sessions in greedy.items()})
     completed = sum(sv.present for sv in series)
     model.maximize(completed)
-    solver = _solver(max(0.2, seconds * 0.7 - (clock.perf_counter() - began)), workers)
+    solver = _solver(max(0.2, seconds * COMPLETED_PHASE_SHARE - (clock.perf_counter() - began)), workers)
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        # No solution proven in time: fall back to the checked first-fit plan (each series in it
+        # No solution in time: fall back to the checked first-fit plan (each series in it
         # completes within its window), and say so in the status.
         stats = SolveStats("FIRST_FIT_FALLBACK", clock.perf_counter() - began, float(len(greedy)), float(len(series)))
         return PlanResult(greedy, [d.key for d in demands if d.key not in greedy], stats, completed_bound=len(series))
@@ -699,15 +878,24 @@ def plan_many(
     bound = int(solver.best_objective_bound + 1e-6)
     model.clear_hints()  # type: ignore[no-untyped-call]
     for sv in series:
-        _hint_series(model, capacity, sv, bool(solver.value(sv.present)), [solver.value(x) for x in sv.starts])
+        chosen = [solver.value(sv.start[d]) for d, x in sv.on_day.items() if solver.value(x)]
+        _hint_day_series(model, sv, chosen if solver.value(sv.present) else [])
     model.add(completed >= best)
-    model.minimize(sum(sv.first_cost for sv in series))
+    model.minimize(sum(_lateness(sv) for sv in series))
     # Keep time for assigning chairs: the whole call stays within ``seconds``.
     second = _solver(max(0.2, seconds * 0.9 - (clock.perf_counter() - began)), workers)
     status2 = second.solve(model)
     use = second if status2 in (cp_model.OPTIMAL, cp_model.FEASIBLE) else solver
-    placed = [p for sv in series if use.value(sv.present) for p in _placed(use, sv)]
+    placed = [
+        PlacedSession(sv.demand.key, use.value(sv.start[d]), use.value(sv.start[d]) + sv.demand.duration_min)
+        for sv in series
+        if use.value(sv.present)
+        for d, x in sv.on_day.items()
+        if use.value(x)
+    ]
     proposals, _ = assign_chairs(capacity, placed)
+    if len(proposals) < len(greedy):
+        proposals = greedy
     unplanned = [d.key for d in demands if d.key not in proposals]
     stats = SolveStats(solver.status_name(status), clock.perf_counter() - began, float(len(proposals)), float(bound))
     return PlanResult(proposals, unplanned, stats, completed_bound=bound)

@@ -17,5 +17,6 @@ urlpatterns = [
     path("series/<int:pk>/waitlist/", views.series_waitlist, name="series_waitlist"),
     path("offers/<int:pk>/", views.offer, name="offer"),
     path("bookings/<int:pk>/status/", views.booking_status, name="booking_status"),
+    path("bookings/<int:pk>/check-in/", views.booking_check_in, name="booking_check_in"),
     path("bookings/<int:pk>/cancel/", views.booking_cancel, name="booking_cancel"),
 ]

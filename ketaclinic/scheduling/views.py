@@ -24,13 +24,23 @@ from ketaclinic.core.access import signed_in
 from ketaclinic.core.models import AuditEvent
 from ketaclinic.core.permissions import has_grant
 from ketaclinic.core.roles import Role
+from ketaclinic.infusions import actions as chairside
 from ketaclinic.infusions.models import Protocol
+from ketaclinic.infusions.permissions import can_chart_infusions
 from ketaclinic.patients.choices import Decision
 from ketaclinic.patients.models import Patient
 from ketaclinic.patients.queries import latest_decision
 from ketaclinic.scheduling import actions, queries
+from ketaclinic.scheduling.board_chairside import ChairState, chair_states
 from ketaclinic.scheduling.calendar_export import bookings_to_ics
-from ketaclinic.scheduling.choices import STATUS_FLOW, BindingRule, BookingStatus, OfferStatus, SeriesStatus
+from ketaclinic.scheduling.choices import (
+    INFUSION_KINDS,
+    STATUS_FLOW,
+    BindingRule,
+    BookingStatus,
+    OfferStatus,
+    SeriesStatus,
+)
 from ketaclinic.scheduling.forms import (
     CancelForm,
     ChairOutageForm,
@@ -106,6 +116,8 @@ class Cell:
     covered: bool = False
     next_statuses: list[BookingStatus] = field(default_factory=list)
     can_cancel: bool = False
+    chair: ChairState | None = None
+    can_check_in: bool = False
 
 
 @dataclass
@@ -155,6 +167,28 @@ def _board_rows(location: Location, day: date, chairs: list[Chair], bookings: li
     return [Row(t.strftime("%H:%M"), cells) for t, cells in zip(times, grid, strict=True)]
 
 
+# An infusion booking's steps after check-in come from its chairside record (start → infusing,
+# stop → recovering, discharge → done), so the board offers them only for a booking without one.
+CHECK_IN_FROM = frozenset({BookingStatus.BOOKED, BookingStatus.CHECKED_IN})
+
+
+def _add_chairside(rows: list[Row], states: dict[int, ChairState], *, can_chart: bool) -> None:
+    """Put each infusion booking's live chairside state on its card, and the check-in that
+    opens the record where there is none yet."""
+    for row in rows:
+        for cell in row.cells:
+            booking = cell.booking
+            if booking is None or booking.appointment_type.kind not in INFUSION_KINDS:
+                continue
+            cell.chair = states.get(booking.pk)
+            if cell.chair is not None:
+                cell.next_statuses = []
+                continue
+            cell.can_check_in = can_chart and booking.status in CHECK_IN_FROM
+            hidden = {BookingStatus.INFUSING, *([BookingStatus.CHECKED_IN] if cell.can_check_in else [])}
+            cell.next_statuses = [s for s in cell.next_statuses if s not in hidden]
+
+
 def _audit_day(user: User, location: Location, bookings: list[Booking], label: str) -> None:
     audit.record(
         actor=user,
@@ -175,7 +209,16 @@ def board(request: HttpRequest) -> HttpResponse:
     bookings = queries.day_bookings(location, day)
     _audit_day(user, location, bookings, f"day:{day.isoformat()}")
     rows = _board_rows(location, day, chairs, bookings)
+    now = timezone.now()
+    states = chair_states(bookings, now)
+    _add_chairside(rows, states, can_chart=can_chart_infusions(user) and user.works_at(location.pk))
     zone = queries.zone_of(location)
+    by_pk = {b.pk: b for b in bookings}
+    alerts = [
+        {"booking": by_pk[booking_id], "state": state, "alert": alert}
+        for booking_id, state in states.items()
+        for alert in state.alerts
+    ]
     return render(
         request,
         "scheduling/board.html",
@@ -195,7 +238,8 @@ def board(request: HttpRequest) -> HttpResponse:
             "maintenance_due": queries.maintenance_due(location, day),
             "refresh_seconds": REFRESH_SECONDS,
             "zone": zone,
-            "now_local": timezone.now().astimezone(zone),
+            "now_local": now.astimezone(zone),
+            "open_alerts": sorted(alerts, key=lambda item: item["alert"].raised_at),
         },
     )
 
@@ -429,6 +473,22 @@ def booking_status(request: HttpRequest, pk: int) -> HttpResponse:
             f"{booking.patient.initials} {booking.start.astimezone(queries.zone_of(booking.location)):%H:%M}: {BookingStatus(status).label}.",
         )
     return redirect(_board_url(booking))
+
+
+@signed_in(can_chart_infusions)
+@require_POST
+def booking_check_in(request: HttpRequest, pk: int) -> HttpResponse:
+    """A nurse checks an infusion booking in from the board: the chairside record opens."""
+    user, booking = _booking(request, pk)
+    if not user.works_at(booking.location_id):
+        raise PermissionDenied
+    try:
+        session = chairside.check_in(acting_user=user, booking=booking)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(_board_url(booking))
+    messages.success(request, f"{booking.patient.initials} checked in: complete the pre-infusion checklist.")
+    return redirect("infusions:session", pk=session.pk)
 
 
 @signed_in(can_book_appointments)

@@ -131,6 +131,21 @@ def test_inactivity_signs_the_user_out_on_the_next_request(world: World) -> None
     assert AuditEvent.objects.filter(action=AuditEvent.Action.SIGN_OUT, reason="inactivity").count() == 1
 
 
+def test_a_background_poll_does_not_keep_an_idle_screen_signed_in(world: World) -> None:
+    client = signed_in_client(world["nurse"])
+    assert client.get(reverse("core:home")).status_code == 200
+    session = client.session
+    idle_since = time.time() - settings.IDLE_TIMEOUT_SECONDS + 30
+    session[LAST_SEEN_KEY] = idle_since
+    session.save()
+    # A page's own refresh (the chairside page, the day board) is not a person at the screen.
+    assert client.get(reverse("core:home"), headers={"X-Background-Poll": "1"}).status_code == 200
+    assert client.session[LAST_SEEN_KEY] == idle_since
+    # A person's request is.
+    client.get(reverse("core:home"))
+    assert client.session[LAST_SEEN_KEY] > idle_since
+
+
 def test_sign_out_is_a_post_and_is_audited(world: World) -> None:
     client = signed_in_client(world["nurse"])
     assert client.get(reverse("accounts:logout")).status_code == 200

@@ -3,7 +3,7 @@ an order, a booking, and a session taken as far along as a test needs."""
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 from decimal import Decimal
 
 import time_machine
@@ -14,6 +14,8 @@ from ketaclinic.infusions import actions
 from ketaclinic.infusions.models import InfusionOrder, InfusionSession, ProtocolVersion
 from ketaclinic.inventory.models import Container
 from ketaclinic.inventory.tests.factories import receive
+from ketaclinic.scheduling.actions import BookingConflict
+from ketaclinic.scheduling.models import Booking
 from ketaclinic.scheduling.tests.factories import book_infusion, chairs, next_monday, open_clinic, protocol
 
 BASELINE = {"systolic": 124, "diastolic": 78, "heart_rate": 72, "spo2": 98, "resp_rate": 14, "pain_nrs": 7}
@@ -40,6 +42,21 @@ def witness() -> actions.WitnessCredential:
     return actions.WitnessCredential(username="prescriber", password=PASSWORD)
 
 
+def _free_booking(w: World, first_day: date, chair_index: int) -> Booking:
+    """An induction booking on the first weekday slot where the patient and chair are free
+    after next Monday (other tests and route tables book next Monday 09:00)."""
+    for offset in range(1, 29):  # from Tuesday: route tables book Monday 09:00 themselves
+        day = first_day + timedelta(days=offset)
+        if day.weekday() >= 5:
+            continue
+        for hour in (9, 13):
+            try:
+                return book_infusion(w, day, time(hour), chairs(w)[chair_index])
+            except BookingConflict:
+                continue
+    raise AssertionError("no free slot in four weeks")
+
+
 def make_session(
     w: World,
     stage: str = "infusing",
@@ -59,7 +76,7 @@ def make_session(
         order(w)
     first_day = next_monday()
     open_clinic(w, first_day)
-    booking = book_infusion(w, first_day, time(9), chairs(w)[chair_index])
+    booking = _free_booking(w, first_day, chair_index)
     nurse = w["nurse"]
     session = actions.check_in(acting_user=nurse, booking=booking)
     if stage == "checked_in":

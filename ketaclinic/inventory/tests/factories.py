@@ -6,9 +6,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from ketaclinic.accounts.actions import create_user
 from ketaclinic.accounts.models import User
 from ketaclinic.clinics.models import Location
+from ketaclinic.core.roles import Role
 from ketaclinic.core.testing import PASSWORD, World
 from ketaclinic.inventory.actions import WitnessCredential, create_product, dispense, receive_stock
 from ketaclinic.inventory.models import Container, LedgerEntry, Product
@@ -61,6 +64,21 @@ def dispense_to_session(world: World, container: Container, ml: str = "2.000", s
     return dispense(
         acting_user=world["nurse"], container=container, ml=Decimal(ml), session_ref=session_ref, patient=world.patient
     )
+
+
+def home_only_director(world: World) -> User:
+    """A medical director who works only at the home location (the persona works at all)."""
+    user = create_user(
+        acting_user=None,
+        username="homedirector",
+        password=PASSWORD,
+        roles=[Role.MEDICAL_DIRECTOR],
+        first_name="Hana",
+        last_name="Home",
+        location_ids=[world.location.pk],
+    )
+    TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+    return user
 
 
 def witness(user: User, *, password: str = PASSWORD) -> WitnessCredential:

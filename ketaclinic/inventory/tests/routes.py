@@ -18,6 +18,11 @@ def _container(w: World) -> dict[str, Any]:
     return {"pk": receive(w)[0].pk}
 
 
+def _entry(w: World) -> dict[str, Any]:
+    container = receive(w)[0]
+    return {"pk": container.entries.get().pk}
+
+
 def _inventory(w: World) -> dict[str, Any]:
     receive(w)
     counted = {r.container.pk: r.ml_remaining for r in balance_rows([w.location.pk])}
@@ -54,11 +59,16 @@ def _dispense_body(w: World) -> dict[str, Any]:
 ROUTES: dict[str, Route] = {
     "inventory:home": Route("view_inventory"),
     "inventory:product_new": Route("manage_ledger"),
+    "inventory:product_edit": Route("manage_ledger", kwargs=lambda w: {"pk": receive(w)[0].lot.product_id}),
     "inventory:receive": Route("receive_stock"),
     "inventory:container": Route("view_inventory", kwargs=_container, overrides=OUTSIDER_REFUSED),
     "inventory:waste": Route("waste_stock", kwargs=_container, overrides=OUTSIDER_REFUSED),
     "inventory:adjust": Route("manage_ledger", kwargs=_container),
     "inventory:loss": Route("manage_ledger", kwargs=_container),
+    "inventory:return": Route("manage_ledger", kwargs=_container),
+    "inventory:transfer": Route("manage_ledger", kwargs=_container),
+    "inventory:destroy": Route("manage_ledger", kwargs=_container),
+    "inventory:correct": Route("manage_ledger", kwargs=_entry),
     "inventory:count": Route("count_stock"),
     "inventory:discrepancies": Route("manage_ledger"),
     "inventory:discrepancy_resolve": Route("manage_ledger", kwargs=_discrepancy),

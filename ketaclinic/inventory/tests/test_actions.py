@@ -301,13 +301,103 @@ def test_a_transfer_empties_the_vial_here_and_fills_a_new_one_there(world: World
 def test_only_unopened_vials_are_returned(world: World) -> None:
     opened, sealed = receive(world, containers=2)
     dispense_to_session(world, opened, "1")
-    kwargs = {"recipient_name": "Example Pharma", "recipient_address": "1 Road", "recipient_dea_number": "RE1234567"}
     with pytest.raises(ValidationError, match="opened"):
-        actions.return_container(acting_user=world["director"], container=opened, reason="Recalled by maker", **kwargs)
-    entry = actions.return_container(
-        acting_user=world["director"], container=sealed, reason="Recalled by maker", **kwargs
-    )
+        _return(world, opened)
+    entry = _return(world, sealed)
     assert entry.ml == D("10.000") and queries.container_balance_ml(sealed.pk) == 0
+
+
+def _return(world: World, container: Container, **overrides: str) -> LedgerEntry:
+    fields = {"recipient_name": "Example Pharma", "recipient_address": "1 Road", "recipient_dea_number": "re1234567"}
+    fields.update(overrides)
+    return actions.return_container(
+        acting_user=world["director"],
+        container=container,
+        reason="Recalled by maker",
+        recipient_name=fields["recipient_name"],
+        recipient_address=fields["recipient_address"],
+        recipient_dea_number=fields["recipient_dea_number"],
+    )
+
+
+def test_a_return_needs_the_recipients_address_and_a_well_formed_dea_number(world: World) -> None:
+    container = receive(world)[0]
+    with pytest.raises(ValidationError) as refused:
+        _return(world, container, recipient_address=" ", recipient_dea_number="R1234567")
+    assert set(refused.value.message_dict) == {"recipient_address", "recipient_dea_number"}
+    assert LedgerEntry.objects.count() == 1
+    assert _return(world, container).details["recipient_dea_number"] == "RE1234567"
+
+
+def test_a_nurse_cannot_return_transfer_destroy_or_correct(world: World) -> None:
+    container = receive(world)[0]
+    nurse = world["nurse"]
+    facts = DestructionFacts("Example Returns Inc", "9 Sample Rd, Austin, TX 78701", "RR7654321", "Incineration")
+    with pytest.raises(PermissionDenied):
+        actions.return_container(
+            acting_user=nurse,
+            container=container,
+            recipient_name="Example Pharma",
+            recipient_address="1 Road",
+            recipient_dea_number="RE1234567",
+            reason="Recalled by maker",
+        )
+    with pytest.raises(PermissionDenied):
+        actions.transfer_container(
+            acting_user=nurse, container=container, to_location=world.other_location, reason="Away site ran out"
+        )
+    with pytest.raises(PermissionDenied):
+        actions.record_destruction(
+            acting_user=nurse,
+            container=container,
+            ml="1",
+            facts=facts,
+            witnesses=(witness(world["prescriber"]), witness(world["director"])),
+        )
+    with pytest.raises(PermissionDenied):
+        actions.correct_entry(
+            acting_user=nurse, entry=container.entries.get(), ml_change="-1", reason="Wrong quantity keyed"
+        )
+    assert LedgerEntry.objects.count() == 1
+
+
+def test_destruction_needs_the_distributors_address_and_names_the_second_witness_field(world: World) -> None:
+    container = receive(world)[0]
+    with pytest.raises(ValidationError) as missing:
+        actions.record_destruction(
+            acting_user=world["director"],
+            container=container,
+            ml="10",
+            facts=DestructionFacts("Example Returns Inc", "", "RR7654321", "Incineration"),
+            witnesses=(witness(world["nurse"]), witness(world["prescriber"])),
+        )
+    assert set(missing.value.message_dict) == {"reverse_distributor_address"}
+    facts = DestructionFacts("Example Returns Inc", "9 Sample Rd, Austin, TX 78701", "RR7654321", "Incineration")
+    with pytest.raises(WitnessError) as wrong:
+        actions.record_destruction(
+            acting_user=world["director"],
+            container=container,
+            ml="10",
+            facts=facts,
+            witnesses=(witness(world["nurse"]), witness(world["prescriber"], password="wrong-password-123")),
+        )
+    assert set(wrong.value.message_dict) == {"second_witness_password"}
+    assert LedgerEntry.objects.count() == 1
+
+
+def test_an_entry_cannot_be_corrected_below_zero_and_a_transfer_not_at_all(world: World) -> None:
+    container = receive(world, containers=2)[0]
+    dispensed = dispense_to_session(world, container, "2.000")
+    with pytest.raises(ValidationError, match="cannot be corrected below 0 mL"):
+        actions.correct_entry(
+            acting_user=world["director"], entry=dispensed, ml_change="-2.5", reason="Keyed 2 mL, drew none"
+        )
+    arrived = actions.transfer_container(
+        acting_user=world["director"], container=container, to_location=world.other_location, reason="Site ran out"
+    )
+    with pytest.raises(ValidationError, match="transfer the vial back"):
+        actions.correct_entry(acting_user=world["director"], entry=arrived, ml_change="-1", reason="Fewer arrived")
+    assert queries.corrected_ml(dispensed) == D("2.000")
 
 
 def test_an_inventory_is_signed_with_the_password_and_flags_differences(world: World) -> None:

@@ -11,7 +11,7 @@ from django.urls import reverse
 from ketaclinic.core.testing import PASSWORD, World, api_client
 from ketaclinic.inventory.choices import EntryKind
 from ketaclinic.inventory.models import LedgerEntry
-from ketaclinic.inventory.tests.factories import dispense_to_session, receive
+from ketaclinic.inventory.tests.factories import dispense_to_session, home_only_director, receive
 
 ENTRIES = reverse("api:create_inventory_entry")
 
@@ -151,3 +151,56 @@ def test_the_session_balance_endpoint_tells_the_chairside_whether_to_allow_sign_
 def test_unknown_kinds_are_422(world: World) -> None:
     container = receive(world)[0]
     assert _post(world, "director", {"kind": "receive", "container_id": container.pk, "ml": 1}).status_code == 422
+
+
+DESTRUCTION = {
+    "kind": "destruction",
+    "ml": "10",
+    "method": "Incineration",
+    "counterparty_name": "Example Returns Inc",
+    "counterparty_address": "9 Sample Rd, Austin, TX 78701",
+    "counterparty_dea_number": "RR7654321",
+    "form_41_reference": "F41-1",
+    "witness_username": "nurse",
+    "witness_password": PASSWORD,
+}
+
+
+def test_destruction_without_a_second_witness_is_422_and_with_two_is_201(world: World) -> None:
+    container = receive(world)[0]
+    body = {**DESTRUCTION, "container_id": container.pk}
+    one = _post(world, "director", body)
+    assert one.status_code == 422 and "second_witness_username" in one.json()["detail"]
+    assert LedgerEntry.objects.count() == 1
+
+    two = _post(
+        world, "director", {**body, "second_witness_username": "prescriber", "second_witness_password": PASSWORD}
+    )
+
+    assert two.status_code == 201
+    entry = LedgerEntry.objects.get(pk=two.json()["id"])
+    assert (entry.witness, entry.second_witness) == (world["nurse"], world["prescriber"])
+    assert two.json()["container_ml_remaining"] == 0.0
+
+
+def test_a_return_with_a_malformed_dea_number_is_422_and_a_proper_one_is_201(world: World) -> None:
+    container = receive(world)[0]
+    body = {
+        "kind": "return",
+        "container_id": container.pk,
+        "counterparty_name": "Example Pharma",
+        "counterparty_address": "400 Sample Parkway, Columbus, OH 43004",
+        "counterparty_dea_number": "R-123",
+        "reason": "Shipped one vial too many",
+    }
+    assert _post(world, "director", body).status_code == 422
+    assert LedgerEntry.objects.count() == 1
+    response = _post(world, "director", {**body, "counterparty_dea_number": "RE1234567"})
+    assert response.status_code == 201
+    assert response.json()["kind"] == "return" and response.json()["ml"] == 10.0
+
+
+def test_verification_of_a_location_one_does_not_work_at_is_refused(world: World) -> None:
+    client = api_client(home_only_director(world))
+    assert client.get(reverse("api:inventory_verify"), {"location": world.other_location.pk}).status_code == 403
+    assert client.get(reverse("api:inventory_verify"), {"location": world.location.pk}).json()["ok"] is True

@@ -35,6 +35,10 @@ ROUTES: dict[str, Route] = {
     "outcomes:staff_diary_day": Route(
         "enter_diary_for_patient", kwargs=lambda w: {"pk": w.patient.pk, "day": "today"}, overrides=_STAFF_OUT
     ),
+    "outcomes:staff_questionnaire": Route(
+        "enter_diary_for_patient", kwargs=lambda w: {"pk": w.patient.pk, "instrument": "midas"}, overrides=_STAFF_OUT
+    ),
+    "outcomes:location_definitions": Route("manage_outcome_definitions", kwargs=lambda w: {"pk": w.location.pk}),
     # POST only; a GET by anyone who may view outcomes is told so.
     "outcomes:acknowledge_relapse": Route("view_outcomes", kwargs=_flag, ok=405),
     "outcomes_portal:home": Route("use_portal"),

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from ketaclinic.core.testing import World
 from ketaclinic.messaging.phi import check_outgoing
 from ketaclinic.messaging.tests.factories import consenting_patient, patient_with_phone, post_inbound, texts_to
-from ketaclinic.outcomes import sms
+from ketaclinic.outcomes import endpoints, sms
 from ketaclinic.outcomes.actions import set_diary_prompt
 from ketaclinic.outcomes.models import DiaryEntry, DiaryPrompt
 from ketaclinic.patients.models import Patient
@@ -65,7 +65,8 @@ def test_a_whole_sms_diary_conversation_through_the_webhook(world: World) -> Non
     bodies = [t["body"] for t in texts_to(patient.phone)]
     assert len(bodies) == 4  # prompt, malformed answer, codes, confirmation
     assert "not understood and nothing was saved" in bodies[1] and "start with 0, 1, 2 or 3" in bodies[1]
-    assert "M typical features" in bodies[2]
+    assert "M = typical features and you took something" in bodies[2] and "N = you took nothing" in bodies[2]
+    assert "Examples: 2M, 2MT" in bodies[2]
     assert "saved for Wed 10 Jun (code 2MT)" in bodies[3] and "/portal/diary/day/2026-06-10/" in bodies[3]
     for body in bodies:
         assert check_outgoing(body, allowed_names=[world.location.name]) == (), body
@@ -105,6 +106,12 @@ def test_a_code_without_an_open_prompt_is_not_taken_as_a_diary_day(world: World)
         ("1p", "mild", ("simple_analgesic",), False, None, None),
         ("3MTH", "severe", ("triptan",), True, True, None),
         ("2-a-g-o", "moderate", ("gepant_ditan", "opioid"), False, None, True),
+        # The issue's example: moderate, migraine features, took medication (class not said).
+        ("2M", "moderate", ("other",), False, True, None),
+        ("2mh", "moderate", ("other",), True, True, None),
+        ("2MN", "moderate", (), None, True, None),
+        ("3n", "severe", (), None, None, None),
+        ("2", "moderate", (), None, None, None),
     ],
 )
 def test_codes_parse(
@@ -116,8 +123,56 @@ def test_codes_parse(
 
 
 @pytest.mark.parametrize(
-    ("body", "problem"), [("4", "start with"), ("2Z", "Z is not"), ("2MM", "twice"), ("2H", "needs")]
+    ("body", "problem"),
+    [
+        ("4", "start with"),
+        ("2Z", "Z is not"),
+        ("2MM", "twice"),
+        ("2H", "needs"),
+        ("2MNT", "N \\(nothing taken\\) cannot go with a letter"),
+        ("2MNH", "H \\(it helped\\) cannot go with N"),
+    ],
 )
 def test_malformed_codes_say_what_is_wrong(body: str, problem: str) -> None:
     with pytest.raises(sms.CodeError, match=problem):
         sms.parse_reply(body)
+
+
+def test_only_an_m_without_a_class_letter_is_marked_as_class_not_given() -> None:
+    assert sms.parse_reply("2M").medication_class_given is False
+    assert sms.parse_reply("2MT").medication_class_given is True
+    assert sms.parse_reply("2MN").medication_class_given is True
+    entry = sms.entry_for(sms.parse_reply("2M"), "2026-06-10")
+    assert entry["acute_medications"] == [{"drug_class": "other", "helped_within_2h": False, "class_not_given": True}]
+
+
+def test_the_issue_example_2m_records_features_and_medication_and_asks_what_was_taken(world: World) -> None:
+    patient = _prompted(world)
+    with time_machine.travel(datetime(2026, 6, 10, 21, 0, tzinfo=DENVER), tick=False):
+        post_inbound(world, body="2M", sid="SM50")
+    entry = DiaryEntry.objects.get(patient=patient)
+    assert entry.peak_severity == "moderate" and entry.migraine_features is True
+    assert entry.acute_medications == [{"drug_class": "other", "helped_within_2h": False, "class_not_given": True}]
+    assert entry.med_other is True and entry.med_triptan is False
+    day = endpoints.classify_day(entry.to_day(), endpoints.Definitions())
+    assert day.is_migraine_day and day.is_acute_medication_day
+    reply = texts_to(patient.phone)[-1]["body"]
+    assert "saved for Wed 10 Jun (code 2M). Say what you took" in reply
+    assert check_outgoing(reply, allowed_names=[world.location.name]) == ()
+
+
+def test_2mn_records_features_with_no_medication(world: World) -> None:
+    patient = _prompted(world)
+    with time_machine.travel(datetime(2026, 6, 10, 21, 0, tzinfo=DENVER), tick=False):
+        post_inbound(world, body="2MN", sid="SM51")
+    entry = DiaryEntry.objects.get(patient=patient)
+    assert entry.migraine_features is True and entry.acute_medications == []
+    assert "Add detail or change it" in texts_to(patient.phone)[-1]["body"]
+
+
+def test_the_codes_help_text_documents_every_letter_without_health_words(world: World) -> None:
+    patient = consenting_patient(world)
+    body = sms.codes_text(patient)
+    for letter in ["M =", "N =", "A =", "H =", "T, G, E, P, C, O or X"]:
+        assert letter in body
+    assert check_outgoing(body, allowed_names=[world.location.name]) == ()

@@ -76,6 +76,7 @@ ROUTES: dict[str, Route] = {
     # Changes are POST only: a permitted GET is told so (405).
     "scheduling:series_waitlist": Route("book_appointments", kwargs=lambda w: {"pk": 1}, ok=405),
     "scheduling:booking_status": Route("view_schedule", kwargs=lambda w: {"pk": 1}, ok=405),
+    "scheduling:booking_check_in": Route("chart_infusion", kwargs=lambda w: {"pk": 1}, ok=405),
     "scheduling:booking_cancel": Route("book_appointments", kwargs=_booking),
     "scheduling:maintenance_request": Route("book_appointments", kwargs=_patient, ok=405),
     "scheduling:maintenance_interval": Route("write_orders", kwargs=lambda w: {"pk": 1}, ok=405),
