@@ -2,9 +2,15 @@ from collections.abc import Iterator
 
 import pytest
 from django.db import connection
+from hypothesis import settings
 
 from ketaclinic.core.db_guards import install_append_only, remove_append_only
 from ketaclinic.core.testing import World, make_world
+
+# Property tests check correctness, not speed: a shared CI machine under load must not turn a
+# slow example into a failure (speed targets live in bench/).
+settings.register_profile("ketaclinic", deadline=None)
+settings.load_profile("ketaclinic")
 
 # Tables whose rows the database refuses to update or delete (see core/db_guards.py).
 APPEND_ONLY_TABLES = [

@@ -127,6 +127,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "ketaclinic.core.context_processors.clinic",
             ],
+            # Phone numbers are stored as +1XXXXXXXXXX and shown as (XXX) XXX-XXXX everywhere.
+            "builtins": ["ketaclinic.website.templatetags.phone_format"],
         },
     },
 ]

@@ -13,8 +13,8 @@ compartments). Clements 250 clearance is about 80 L/h at 70 kg, matching the met
 Method: the drug amounts x (mg) in the compartments obey dx/dt = A x + b u(t), with u the
 infusion rate in mg/min. Between breakpoints u is constant, so the state is augmented with u
 (du/dt = 0) and the exact solution over any interval δ is expm(M δ) applied to [x; u]. This
-works even when A is singular (the unused third compartment of a two-compartment model), and
-scipy's expm takes a stack of matrices, so all requested times are evaluated in one call.
+works even when A is singular (the unused third compartment of a two-compartment model). M is
+diagonalised once, so all requested times cost one vectorised product (see `_propagators`).
 Concentration = x1 / (V1 × weight) in mg/L = µg/mL, × 1000 for ng/mL.
 """
 
@@ -35,6 +35,11 @@ from ketaclinic.infusions.dosing import WEIGHT_KG_MAX, WEIGHT_KG_MIN
 # al., Anesthesiology 1998), docs/clinical-reference.md §3. For display beside a prediction only.
 DISSOCIATION_BAND_LOW_NG_PER_ML: Final = 100.0
 DISSOCIATION_BAND_HIGH_NG_PER_ML: Final = 250.0
+
+# Above this condition number of the eigenvector matrix (or with complex eigenvalues, which a
+# mammillary model cannot have) the propagators fall back to scipy's expm.
+_EIG_CONDITION_MAX: Final = 1e8
+_EIG_IMAG_TOLERANCE: Final = 1e-12
 
 # mg/L (= µg/mL) to ng/mL.
 _NG_PER_ML_PER_MG_PER_L: Final = 1000.0
@@ -141,9 +146,28 @@ def _checked_schedule(
 
 
 def _propagators(augmented: npt.NDArray[np.float64], durations_min: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """expm(M δ) for every δ in `durations_min`, stacked along the first axis."""
+    """expm(M δ) for every δ in `durations_min`, stacked along the first axis.
+
+    A compartment model's rate matrix has real, distinct, non-positive eigenvalues, so M is
+    diagonalised once (M = V Λ V⁻¹) and each δ costs one product, V e^{Λδ} V⁻¹, instead of a
+    Padé evaluation per δ (the chairside page asks for a few hundred times per render). A state
+    that is all zeros in M (the unused third compartment of a two-compartment model) is left
+    out of the decomposition, where it would repeat the eigenvalue 0; its propagator is the
+    identity. If the decomposition is ill-conditioned, scipy's expm is used for every δ.
+    """
+    size = augmented.shape[0]
     if durations_min.size == 0:
-        return np.zeros((0, *augmented.shape), dtype=np.float64)
+        return np.zeros((0, size, size), dtype=np.float64)
+    active = np.array([bool(np.any(augmented[i]) or np.any(augmented[:, i])) for i in range(size)])
+    sub = augmented[np.ix_(active, active)]
+    eigenvalues, vectors = np.linalg.eig(sub)
+    if np.linalg.cond(vectors) < _EIG_CONDITION_MAX and np.all(np.abs(eigenvalues.imag) < _EIG_IMAG_TOLERANCE):
+        inverse = np.linalg.inv(vectors)
+        scaled = np.exp(eigenvalues[np.newaxis, :] * durations_min[:, np.newaxis])
+        sub_props = np.real((vectors[np.newaxis] * scaled[:, np.newaxis, :]) @ inverse)
+        result = np.broadcast_to(np.eye(size), (durations_min.size, size, size)).copy()
+        result[np.ix_(np.arange(durations_min.size), active, active)] = sub_props
+        return result
     stacked = augmented[np.newaxis] * durations_min[:, np.newaxis, np.newaxis]
     return np.asarray(scipy.linalg.expm(stacked), dtype=np.float64)
 

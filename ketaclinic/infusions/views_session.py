@@ -236,6 +236,10 @@ class FlowRow:
     flagged: bool
 
 
+# Vitals sets shown on the session page, newest first (the record has them all).
+FLOWSHEET_ROWS_SHOWN = 60
+
+
 def flowsheet_rows(session: InfusionSession, rows: list[VitalSign]) -> list[FlowRow]:
     """Each vitals set with the values outside the protocol's thresholds (or risen too far from
     baseline) marked, computed with the same rules that raise alerts."""
@@ -297,6 +301,7 @@ def _live_context(
         for a in alerts
         if a.acknowledged_at is None
     ]
+    flow_rows = flowsheet_rows(session, vital_rows)[::-1]
     return {
         "session": session,
         "version": session.protocol_version,
@@ -309,7 +314,11 @@ def _live_context(
         "bag": bags[-1] if bags else None,
         "flowsheet_chart": charts.flowsheet_chart_for(session, vitals=vital_rows, events=events),
         "flow_columns": FLOWSHEET,
-        "flow_rows": flowsheet_rows(session, vital_rows)[::-1],
+        # The page shows the newest sets (a 4-hour monitor feed is 240 rows); the printable
+        # record carries the whole flowsheet.
+        "flow_rows": flow_rows[:FLOWSHEET_ROWS_SHOWN],
+        "flow_rows_total": len(flow_rows),
+        "baseline_vital": next((v for v in reversed(vital_rows) if v.phase == VitalPhase.BASELINE), None),
         "unvalidated": sum(1 for v in vital_rows if v.needs_validation),
         "open_alerts": open_alerts,
         "events": events,
@@ -369,7 +378,7 @@ def _context(
     stock = balance_rows([session.location_id]) if can_chart and status in PRE_START | PUMPING else []
     forms = _forms(session, stock, side_effects)
     forms.update(bound or {})
-    baseline = next((r.vital for r in live["flow_rows"] if r.vital.phase == VitalPhase.BASELINE), None)
+    baseline = live["baseline_vital"]
     block = ""
     if baseline is not None and status in PRE_START:
         block = vitals.baseline_blocks(

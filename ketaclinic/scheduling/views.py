@@ -35,6 +35,7 @@ from ketaclinic.scheduling.board_chairside import ChairState, chair_states
 from ketaclinic.scheduling.calendar_export import bookings_to_ics
 from ketaclinic.scheduling.choices import (
     INFUSION_KINDS,
+    RELEASED_STATUSES,
     STATUS_FLOW,
     BindingRule,
     BookingStatus,
@@ -200,6 +201,20 @@ def _audit_day(user: User, location: Location, bookings: list[Booking], label: s
     )
 
 
+def _next_busy_day(location: Location, day: date) -> date | None:
+    """The next day after ``day`` with a live appointment, for an empty board's way onward."""
+    zone = queries.zone_of(location)
+    after = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
+    start = (
+        Booking.objects.filter(location=location, start__gte=after)
+        .exclude(status__in=RELEASED_STATUSES)
+        .order_by("start")
+        .values_list("start", flat=True)
+        .first()
+    )
+    return start.astimezone(zone).date() if start else None
+
+
 @signed_in(can_view_schedule)
 def board(request: HttpRequest) -> HttpResponse:
     user = cast(User, request.user)
@@ -233,6 +248,7 @@ def board(request: HttpRequest) -> HttpResponse:
             "without_chair": [b for b in bookings if b.chair_id is None],
             "cancelled": [b for b in bookings if b.status == BookingStatus.CANCELLED],
             "has_bookings": bool(bookings),
+            "next_busy_day": None if bookings else _next_busy_day(location, day),
             "can_book": can_book_appointments(user),
             "can_manage_calendar": can_manage_location_calendar(user, location),
             "maintenance_due": queries.maintenance_due(location, day),

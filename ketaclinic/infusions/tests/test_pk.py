@@ -9,10 +9,12 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 import pytest
+import scipy.linalg
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
 
+from ketaclinic.infusions import pk
 from ketaclinic.infusions.pk import (
     CLEMENTS_250,
     DISSOCIATION_BAND_HIGH_NG_PER_ML,
@@ -275,3 +277,14 @@ def test_prediction_is_never_negative_and_matches_the_ode(
     assert np.all(predicted >= -1e-9)
     reference = integrate_reference(model, 70, segments, boluses, times)
     np.testing.assert_allclose(predicted, reference, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("model", [CLEMENTS_250, DOMINO])
+def test_diagonalised_propagators_equal_scipy_expm(model: ModelParams) -> None:
+    """The fast path (one eigendecomposition) gives the matrix exponential scipy computes."""
+    augmented = np.zeros((4, 4))
+    augmented[:3, :3] = model.rate_matrix_per_min()
+    augmented[0, 3] = 1.0
+    durations = np.array([0.0, 0.5, 2.0, 37.3, 240.0])
+    expected = np.asarray(scipy.linalg.expm(augmented[np.newaxis] * durations[:, np.newaxis, np.newaxis]))
+    np.testing.assert_allclose(pk._propagators(augmented, durations), expected, rtol=1e-9, atol=1e-12)

@@ -627,7 +627,9 @@ def test_the_page_query_count_does_not_grow_with_the_flowsheet(
             taken_at=start + timedelta(minutes=i),
         )
     assert _queries_for_page(client, session) == few
-    with django_assert_max_num_queries(30):
+    # On PostgreSQL the audited read also takes the audit chain's advisory lock (one more).
+    bound = 30 + (1 if connection.vendor == "postgresql" else 0)
+    with django_assert_max_num_queries(bound):
         client.get(page(session))
 
 

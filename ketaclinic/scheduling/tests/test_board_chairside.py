@@ -178,3 +178,15 @@ def test_the_board_query_count_does_not_grow_with_sessions_vitals_or_alerts(
     with django_assert_num_queries(len(one)):
         page = _board(client, world, _day_of(session))
     assert page.count("Chairside record</a>") == 2
+
+
+def test_an_empty_day_offers_the_next_day_with_appointments(world: World) -> None:
+    monday = next_monday()
+    open_clinic(world, monday)
+    book_infusion(world, monday + timedelta(days=2), time(9), chairs(world)[0])
+    client = signed_in_client(world["nurse"])
+    page = client.get("/schedule/", {"location": str(world.location.pk), "date": monday.isoformat()})
+    text = page.content.decode()
+    wednesday = monday + timedelta(days=2)
+    assert "the next day with appointments" in text
+    assert f"date={wednesday.isoformat()}" in text

@@ -1,0 +1,491 @@
+"""``manage.py run_monitor_gateway``: the MLLP listener bedside monitors send vitals to.
+
+Each connection is served by the ``hl7`` package's asyncio MLLP server
+(:func:`hl7.mllp.start_hl7_server`): one MLLP block in, one ACK out, in order. Parsing is pure
+(:mod:`ketaclinic.infusions.hl7_feed`) and runs on the event loop; the database step runs on
+one dedicated thread (SQLite has one writer at a time, and Django's connections are per thread),
+so the loop keeps reading other monitors while a message is being stored. Messages that arrive
+while the thread is busy are stored together in one transaction (group commit, at most
+``--batch`` messages): chairs come from a short-lived directory, the chairs' active sessions and
+repeated control IDs from one query each, and every message goes through
+``actions.record_device_vitals_many``, which checks each message on its own (a refused message
+writes nothing and does not touch the others), locks the sessions once, inserts vitals sets and
+alerts in bulk and writes one audit event per session and device. If the batch's transaction
+fails, its messages are stored again one transaction each. An ACK is sent only after the commit
+that holds its message, so AA always means recorded.
+
+How a monitor names its chair (PV1-3.1 location, PV1-3.3 chair) and which ACK answers what is
+described in :mod:`ketaclinic.infusions.hl7_feed`. Every message is logged as a
+:class:`~ketaclinic.infusions.models.MonitorMessage` (control ID, device, chair, session, ACK
+code, reason, values recorded): never the raw message or anything from PID.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import hl7  # type: ignore[import-untyped]
+import hl7.mllp  # type: ignore[import-untyped]
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import DatabaseError, connections, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from ketaclinic.clinics.models import Chair
+from ketaclinic.infusions import actions
+from ketaclinic.infusions.hl7_feed import (
+    ACCEPT,
+    ERR_INTERNAL,
+    ERR_UNKNOWN_KEY,
+    ERROR,
+    ERROR_MAX,
+    REJECT,
+    Header,
+    ParsedMessage,
+    Problem,
+    build_ack,
+    parse_message,
+)
+from ketaclinic.infusions.models import Alert, InfusionSession, MonitorMessage, VitalSign, VitalSource
+from ketaclinic.infusions.queries import OPEN_STATUSES, active_session_for_chair
+
+logger = logging.getLogger("ketaclinic.infusions.monitor")
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 2575  # the port IANA registered for HL7 over MLLP
+DEFAULT_BATCH = 128  # the most a batch holds; under light load batches are as small as the queue
+CLOCK_SKEW = timedelta(minutes=2)  # a monitor clock this far ahead is still believed
+SHUTDOWN_GRACE_S = 10.0
+CHAIR_TTL_S = 5.0  # how long a PV1-3 → chair answer is reused
+CHAIR_CACHE_MAX = 10_000  # PV1-3 values remembered at most (garbage cannot grow it without bound)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the database step decided for one message (the ACK is built from it)."""
+
+    ack_code: str
+    text: str
+    error: tuple[str, str] | None = None
+    values_recorded: int = 0
+
+
+NOT_STORED = Outcome(ERROR, "The message could not be stored; send it again.", ERR_INTERNAL)
+
+
+# --- The database step (runs on the gateway's database thread) --------------------------------
+
+
+def find_chair(point_of_care: str, bed: str) -> Chair | None:
+    """PV1-3.1 is the location's pk or name, PV1-3.3 the chair's name (case-insensitive)."""
+    where = Q(location__name__iexact=point_of_care)
+    if point_of_care.isdigit():
+        where |= Q(location_id=int(point_of_care))
+    return (
+        Chair.objects.select_related("location")
+        .filter(where, name__iexact=bed, is_active=True, location__is_active=True)
+        .order_by("pk")
+        .first()
+    )
+
+
+class ChairDirectory:
+    """PV1-3 → chair, remembered for ``ttl_s`` seconds (answers, not-found included): a monitor
+    sends the same PV1-3 every few seconds, and a chair renamed, added or retired is seen within
+    the TTL. Only the chair is remembered; its active session is looked up in every batch."""
+
+    def __init__(self, ttl_s: float = CHAIR_TTL_S, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl_s = ttl_s
+        self._clock = clock
+        self._known: dict[tuple[str, str], tuple[float, Chair | None]] = {}
+
+    def find(self, point_of_care: str, bed: str) -> Chair | None:
+        key = (point_of_care.casefold(), bed.casefold())
+        now = self._clock()
+        known = self._known.get(key)
+        if known is not None and now < known[0]:
+            return known[1]
+        chair = find_chair(point_of_care, bed)
+        if len(self._known) >= CHAIR_CACHE_MAX:
+            self._known.clear()
+        self._known[key] = (now + self.ttl_s, chair)
+        return chair
+
+
+def _localise(taken_at: datetime | None, chair: Chair, received_at: datetime) -> datetime:
+    if taken_at is None:
+        return received_at
+    if timezone.is_naive(taken_at):  # a monitor's wall clock: the chair's local time
+        return timezone.make_aware(taken_at, ZoneInfo(chair.location.time_zone))
+    return taken_at
+
+
+def _outside_session(times: Sequence[datetime], session: InfusionSession, received_at: datetime) -> str:
+    for taken_at in times:
+        if taken_at > received_at + CLOCK_SKEW:
+            return "An observation time is in the future; check the monitor's clock."
+        if taken_at < session.checked_in_at - CLOCK_SKEW:
+            return "An observation time is before this session's check-in (a previous patient's reading?)."
+    return ""
+
+
+def _prepare(
+    parsed: ParsedMessage, received_at: datetime, chair: Chair | None, session: InfusionSession | None
+) -> Outcome | actions.DeviceMessage:
+    """The answer for a message that cannot be recorded, or what to record for it (the checks
+    that need its chair and session but no other query)."""
+    problem = parsed.problem
+    if problem is not None and problem.ack_code == REJECT:
+        return Outcome(REJECT, problem.text, problem.error)
+    if chair is None:
+        text = f"No chair named '{parsed.bed}' at location '{parsed.point_of_care}' (PV1-3)."
+        return Outcome(REJECT, text, ERR_UNKNOWN_KEY)
+    if session is None:
+        return Outcome(ERROR, f"No active infusion session on {chair.name}.", ERR_UNKNOWN_KEY)
+    if problem is not None:
+        return Outcome(problem.ack_code, problem.text, problem.error)
+    readings = [
+        actions.DeviceReading(
+            values=r.values, taken_at=_localise(r.taken_at, chair, received_at), message_id=parsed.header.control_id
+        )
+        for r in parsed.readings
+    ]
+    outside = _outside_session([r.taken_at for r in readings], session, received_at)
+    if outside:
+        return Outcome(ERROR, outside, ERR_INTERNAL)
+    return actions.DeviceMessage(session=session, readings=readings, device=parsed.header.device)
+
+
+def _recorded(stored: list[tuple[VitalSign, list[Alert]]], message: actions.DeviceMessage) -> Outcome:
+    alerts = sum(len(found) for _, found in stored)
+    text = f"Recorded {len(stored)} vitals set(s); {alerts} alert(s)."
+    return Outcome(ACCEPT, text, values_recorded=sum(len(r.values) for r in message.readings))
+
+
+REPEATED = Outcome(ACCEPT, "Already recorded (repeated message).")
+
+
+def _apply(parsed: ParsedMessage, received_at: datetime) -> tuple[Outcome, Chair | None, InfusionSession | None]:
+    """One message on its own, with its own queries."""
+    chair = session = None
+    if parsed.problem is None or parsed.problem.ack_code != REJECT:
+        chair = find_chair(parsed.point_of_care, parsed.bed)
+        session = active_session_for_chair(chair.pk) if chair is not None else None
+    prepared = _prepare(parsed, received_at, chair, session)
+    if isinstance(prepared, Outcome):
+        return prepared, chair, session
+    control_id = parsed.header.control_id
+    if (
+        control_id
+        and VitalSign.objects.filter(session=session, source=VitalSource.DEVICE, device_message_id=control_id).exists()
+    ):
+        return REPEATED, chair, session
+    try:
+        stored = actions.record_device_vitals(
+            session=prepared.session, readings=prepared.readings, device=prepared.device
+        )
+    except ValidationError as exc:
+        return Outcome(ERROR, " ".join(exc.messages), ERR_INTERNAL), chair, session
+    return _recorded(stored, prepared), chair, session
+
+
+def _record_one(parsed: ParsedMessage, received_at: datetime) -> Outcome:
+    """One message in its own transaction: the path taken when a batch could not be stored."""
+    with transaction.atomic():
+        outcome, chair, session = _apply(parsed, received_at)
+        _log(parsed, received_at, outcome, chair.pk if chair else None, session.pk if session else None).save()
+    return outcome
+
+
+def _failed(parsed: ParsedMessage) -> Outcome:
+    logger.exception("HL7 %s from %s could not be stored", parsed.header.control_id, parsed.header.device)
+    return NOT_STORED
+
+
+def _log(
+    parsed: ParsedMessage, received_at: datetime, outcome: Outcome, chair_id: int | None, session_id: int | None
+) -> MonitorMessage:
+    if outcome.ack_code != ACCEPT:
+        logger.warning(
+            "HL7 %s from %s answered %s: %s",
+            parsed.header.control_id,
+            parsed.header.device,
+            outcome.ack_code,
+            outcome.text,
+        )
+    return MonitorMessage(
+        received_at=received_at,
+        control_id=parsed.header.control_id,
+        device=parsed.header.device,
+        chair_id=chair_id,
+        session_id=session_id,
+        ack_code=outcome.ack_code,
+        error=outcome.text[:ERROR_MAX] if outcome.ack_code != ACCEPT else "",
+        values_recorded=outcome.values_recorded,
+    )
+
+
+def _active_sessions(chair_ids: set[int]) -> dict[int, InfusionSession]:
+    """Each chair's active session (as ``queries.active_session_for_chair``), in one query."""
+    found: dict[int, InfusionSession] = {}
+    for session in (
+        InfusionSession.objects.filter(chair_id__in=chair_ids, status__in=OPEN_STATUSES)
+        .only("pk", "chair_id", "checked_in_at", "status")
+        .order_by("-checked_in_at")
+    ):
+        if session.chair_id is not None:
+            found.setdefault(session.chair_id, session)
+    return found
+
+
+def _repeats(items: Sequence[tuple[ParsedMessage, datetime]], pending: dict[int, actions.DeviceMessage]) -> set[int]:
+    """The pending messages whose control ID is already charted on their session (one query)."""
+    control_ids = {items[i][0].header.control_id for i in pending} - {""}
+    if not control_ids:
+        return set()
+    charted = set(
+        VitalSign.objects.filter(
+            session_id__in={m.session.pk for m in pending.values()},
+            source=VitalSource.DEVICE,
+            device_message_id__in=control_ids,
+        ).values_list("session_id", "device_message_id")
+    )
+    return {i for i, m in pending.items() if (m.session.pk, items[i][0].header.control_id) in charted}
+
+
+def _record_batch(items: Sequence[tuple[ParsedMessage, datetime]], chairs: ChairDirectory) -> list[Outcome]:
+    """The batch in bulk: chairs from the directory, sessions and repeats in one query each, every
+    valid message through ``actions.record_device_vitals_many`` (each checked on its own), the log
+    in one insert. A message repeating a control ID seen earlier in the batch is decided after
+    the others are stored, in its own savepoint, exactly as if it had arrived alone."""
+    chair_of = {
+        i: chairs.find(parsed.point_of_care, parsed.bed)
+        for i, (parsed, _) in enumerate(items)
+        if parsed.problem is None or parsed.problem.ack_code != REJECT
+    }
+    sessions = _active_sessions({c.pk for c in chair_of.values() if c is not None})
+    places: list[tuple[Chair | None, InfusionSession | None]] = []
+    for i in range(len(items)):
+        chair = chair_of.get(i)
+        places.append((chair, sessions.get(chair.pk) if chair is not None else None))
+    outcomes = [NOT_STORED] * len(items)
+    pending: dict[int, actions.DeviceMessage] = {}
+    for i, ((parsed, received_at), (chair, session)) in enumerate(zip(items, places, strict=True)):
+        prepared = _prepare(parsed, received_at, chair, session)
+        if isinstance(prepared, Outcome):
+            outcomes[i] = prepared
+        else:
+            pending[i] = prepared
+
+    fresh: dict[int, actions.DeviceMessage] = {}
+    in_batch: set[tuple[int, str]] = set()
+    later: list[int] = []
+    repeats = _repeats(items, pending)
+    for i, message in pending.items():
+        key = (message.session.pk, items[i][0].header.control_id)
+        if i in repeats:
+            outcomes[i] = REPEATED
+        elif key[1] and key in in_batch:
+            later.append(i)  # the same message twice in one batch: decided once the first is stored
+        else:
+            in_batch.add(key)
+            fresh[i] = message
+    results = actions.record_device_vitals_many(list(fresh.values())) if fresh else []
+    for (i, message), result in zip(fresh.items(), results, strict=True):
+        if isinstance(result, ValidationError):
+            outcomes[i] = Outcome(ERROR, " ".join(result.messages), ERR_INTERNAL)
+        else:
+            outcomes[i] = _recorded(result, message)
+    for i in later:
+        with transaction.atomic():
+            outcomes[i] = _apply(*items[i])[0]
+
+    MonitorMessage.objects.bulk_create(
+        [
+            _log(parsed, received_at, outcome, chair.pk if chair else None, session.pk if session else None)
+            for (parsed, received_at), outcome, (chair, session) in zip(items, outcomes, places, strict=True)
+        ]
+    )
+    return outcomes
+
+
+def record_messages(
+    items: Sequence[tuple[ParsedMessage, datetime]], chairs: ChairDirectory | None = None
+) -> list[Outcome]:
+    """Store a batch of parsed messages in one transaction (bulk, each message checked on its
+    own); if that transaction fails, store them one transaction each so one cannot sink the
+    others."""
+    try:
+        with transaction.atomic():
+            return _record_batch(items, chairs or ChairDirectory(ttl_s=0))
+    except DatabaseError:
+        logger.exception("A monitor batch of %d could not be stored together; storing one by one", len(items))
+    outcomes = []
+    for parsed, received_at in items:
+        try:
+            outcomes.append(_record_one(parsed, received_at))
+        except DatabaseError:
+            outcomes.append(_failed(parsed))
+    return outcomes
+
+
+def answer(parsed: ParsedMessage, outcome: Outcome, now: datetime | None = None) -> bytes:
+    return build_ack(
+        parsed.header,
+        outcome.ack_code,
+        outcome.text,
+        error=outcome.error,
+        now=now or timezone.now(),
+        ack_id=hl7.generate_message_control_id(),
+    )
+
+
+def handle_message(raw: bytes | str) -> bytes:
+    """Parse, store and answer one message synchronously (the gateway's work without the socket)."""
+    parsed = parse_message(raw)
+    return answer(parsed, record_messages([(parsed, timezone.now())])[0])
+
+
+# --- The asyncio MLLP server -------------------------------------------------------------------
+
+
+class Gateway:
+    """The MLLP server and its database thread. ``batch`` caps how many queued messages share one
+    transaction (1: one transaction per message)."""
+
+    def __init__(self, *, batch: int = DEFAULT_BATCH) -> None:
+        self.batch = max(1, batch)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-db")
+        self._chairs = ChairDirectory()
+        self._queue: asyncio.Queue[tuple[ParsedMessage, datetime, asyncio.Future[Outcome]]] = asyncio.Queue()
+        self._clients: set[asyncio.Task[Any]] = set()
+        self._in_flight = 0
+        self._closing = False
+        self._server: asyncio.Server | None = None
+        self._writer: asyncio.Task[None] | None = None
+
+    async def start(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> tuple[str, int]:
+        self._writer = asyncio.create_task(self._write_loop())
+        self._server = await hl7.mllp.start_hl7_server(self._serve_client, host, port)
+        bound: tuple[str, int] = self._server.sockets[0].getsockname()[:2]
+        return bound
+
+    async def submit(self, parsed: ParsedMessage) -> bytes:
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self._in_flight += 1
+        try:
+            self._queue.put_nowait((parsed, timezone.now(), future))
+            outcome = await future
+        finally:
+            self._in_flight -= 1
+        return answer(parsed, outcome)
+
+    async def _serve_client(self, reader: Any, writer: Any) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._clients.add(task)
+        try:
+            while not self._closing:
+                try:
+                    block = await reader.readblock()
+                    parsed = parse_message(block)
+                except asyncio.IncompleteReadError:
+                    break  # the monitor closed the connection
+                except (hl7.mllp.InvalidBlockError, ValueError) as exc:
+                    parsed = ParsedMessage(
+                        header=Header(), problem=Problem(REJECT, f"Bad MLLP block: {str(exc)[:80]}", ERR_INTERNAL)
+                    )
+                ack = await self.submit(parsed)
+                writer.writeblock(ack)
+                await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            if task is not None:
+                self._clients.discard(task)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    async def _write_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self.batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            items = [(parsed, received_at) for parsed, received_at, _ in batch]
+            try:
+                outcomes = await loop.run_in_executor(self._executor, record_messages, items, self._chairs)
+            except Exception:  # never let one batch stop the gateway
+                logger.exception("Monitor batch failed")
+                outcomes = [NOT_STORED] * len(batch)
+            for (_, _, future), outcome in zip(batch, outcomes, strict=True):
+                if not future.done():
+                    future.set_result(outcome)
+
+    async def close(self, grace_s: float = SHUTDOWN_GRACE_S) -> None:
+        """Stop listening, let messages already received be stored and answered, then close."""
+        self._closing = True
+        if self._server is not None:
+            self._server.close()
+        deadline = time.monotonic() + grace_s
+        while self._in_flight and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        for task in list(self._clients):
+            task.cancel()
+        if self._clients:
+            await asyncio.gather(*self._clients, return_exceptions=True)
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+        await asyncio.get_running_loop().run_in_executor(self._executor, connections.close_all)
+        self._executor.shutdown(wait=True)
+
+
+async def serve(host: str, port: int, *, batch: int, ready: Callable[[str, int], None]) -> None:
+    """Run the gateway until SIGINT or SIGTERM, then shut down gracefully."""
+    gateway = Gateway(batch=batch)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    bound = await gateway.start(host, port)
+    ready(*bound)
+    try:
+        await stop.wait()
+    finally:
+        await gateway.close()
+
+
+class Command(BaseCommand):
+    help = "Listen for HL7 v2 ORU^R01 messages from bedside monitors over MLLP and chart their vitals."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
+        parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"TCP port (default {DEFAULT_PORT})")
+        parser.add_argument(
+            "--batch",
+            type=int,
+            default=DEFAULT_BATCH,
+            help=f"most queued messages stored in one transaction (default {DEFAULT_BATCH}; 1 = one each)",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        def ready(host: str, port: int) -> None:
+            self.stdout.write(f"Monitor gateway listening on {host}:{port} (MLLP). Ctrl-C stops it.")
+            self.stdout.flush()
+
+        asyncio.run(serve(options["host"], options["port"], batch=options["batch"], ready=ready))
+        self.stdout.write("Monitor gateway stopped.")

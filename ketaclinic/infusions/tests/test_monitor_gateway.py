@@ -1,0 +1,485 @@
+"""The monitor gateway: messages find the chair's active session, values are charted as device
+vitals, every message is answered (AA/AE/AR) and logged, and the real MLLP server does this over
+a socket."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import hl7  # type: ignore[import-untyped]
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from ketaclinic.clinics.models import Chair
+from ketaclinic.core.models import AuditEvent
+from ketaclinic.infusions import actions
+from ketaclinic.infusions.hl7_feed import ParsedMessage, parse_message
+from ketaclinic.infusions.management.commands import run_monitor_gateway
+from ketaclinic.infusions.management.commands.run_monitor_gateway import (
+    ChairDirectory,
+    Gateway,
+    handle_message,
+    record_messages,
+)
+from ketaclinic.infusions.models import Alert, InfusionSession, MonitorMessage, VitalSign, VitalSource
+from ketaclinic.infusions.tests.factories import BASELINE, make_session
+
+PID = "PID|||MRN12345^^^HOSP^MR||Doe^Jane||19800101|F"
+
+
+def hl7_time(at: datetime) -> str:
+    return at.astimezone(ZoneInfo("UTC")).strftime("%Y%m%d%H%M%S+0000")
+
+
+def oru(
+    *obxs: str,
+    control_id: str = "MSG1",
+    bed: str = "Chair 1",
+    location: str = "Home Site",
+    message_type: str = "ORU^R01^ORU_R01",
+) -> bytes:
+    segments = [
+        f"MSH|^~\\&|MONITOR^ABCDEF^EUI-64|WARD|KC|CLINIC|{hl7_time(timezone.now())}||{message_type}|{control_id}|P|2.6",
+        PID,
+        f"PV1||O|{location}^^{bed}",
+        "OBR|1|||182777000^monitoring of patient^SCT",
+        *obxs,
+    ]
+    return ("\r".join(segments) + "\r").encode()
+
+
+def vitals_obx(
+    at: datetime | None = None, *, systolic: int = 128, diastolic: int = 80, heart_rate: int = 74, spo2: int = 97
+) -> list[str]:
+    when = hl7_time(at or timezone.now())
+    return [
+        f"OBX|1|NM|150021^MDC_PRESS_BLD_NONINV_SYS^MDC||{systolic}|266016^MDC_DIM_MMHG^MDC|||||F|||{when}",
+        f"OBX|2|NM|150022^MDC_PRESS_BLD_NONINV_DIA^MDC||{diastolic}|266016^MDC_DIM_MMHG^MDC|||||F|||{when}",
+        f"OBX|3|NM|147842^MDC_ECG_HEART_RATE^MDC||{heart_rate}|264864^MDC_DIM_BEAT_PER_MIN^MDC|||||F|||{when}",
+        f"OBX|4|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC||{spo2}|262688^MDC_DIM_PERCENT^MDC|||||F|||{when}",
+    ]
+
+
+def ack_fields(raw: bytes) -> tuple[str, str, str]:
+    ack = hl7.parse(raw.decode())
+    msa = ack.segment("MSA")
+    return str(msa(1)), str(msa(2)), msa.extract_field(1, 3)
+
+
+def device_vitals(session: InfusionSession) -> list[VitalSign]:
+    return list(VitalSign.objects.filter(session=session, source=VitalSource.DEVICE))
+
+
+def test_monitor_values_are_charted_as_device_vitals_awaiting_validation(world):
+    session = make_session(world, "infusing")
+    code, control_id, text = ack_fields(handle_message(oru(*vitals_obx(), control_id="C-1")))
+    assert (code, control_id) == ("AA", "C-1")
+    assert "Recorded 1 vitals set(s)" in text
+    [vital] = device_vitals(session)
+    assert (vital.systolic, vital.diastolic, vital.heart_rate, vital.spo2) == (128, 80, 74, 97)
+    assert vital.needs_validation
+    assert vital.recorded_by is None
+    assert vital.device_message_id == "C-1"
+    assert vital.phase == "infusion"
+    log = MonitorMessage.objects.get()
+    assert (log.ack_code, log.control_id, log.chair_id, log.session_id) == ("AA", "C-1", session.chair_id, session.pk)
+    assert log.values_recorded == 4
+    assert log.device == "MONITOR^ABCDEF"
+
+
+def test_one_vitals_set_per_observation_time_in_one_message(world):
+    session = make_session(world, "infusing")
+    base = session.checked_in_at.replace(microsecond=0) + timedelta(seconds=1)
+    obxs = vitals_obx(base) + vitals_obx(base + timedelta(seconds=30), heart_rate=80)
+    code, _, _ = ack_fields(handle_message(oru(*obxs)))
+    assert code == "AA"
+    assert [(v.taken_at, v.heart_rate) for v in device_vitals(session)] == [
+        (base, 74),
+        (base + timedelta(seconds=30), 80),
+    ]
+    assert MonitorMessage.objects.get().values_recorded == 8
+
+
+def test_device_values_past_thresholds_raise_alerts(world):
+    session = make_session(world, "infusing")
+    code, _, text = ack_fields(handle_message(oru(*vitals_obx(systolic=190, diastolic=112, spo2=86))))
+    assert code == "AA"
+    alerts = Alert.objects.filter(session=session)
+    parameters = {a.parameter for a in alerts}
+    assert {"systolic", "diastolic", "spo2"} <= parameters
+    assert all(a.vital.source == VitalSource.DEVICE for a in alerts)
+    assert f"{alerts.count()} alert(s)" in text
+
+
+def test_implausible_value_is_ae_and_nothing_recorded(world):
+    session = make_session(world, "infusing")
+    code, _, text = ack_fields(handle_message(oru(*vitals_obx(systolic=400))))
+    assert code == "AE"
+    assert "not possible" in text
+    assert device_vitals(session) == []
+    log = MonitorMessage.objects.get()
+    assert (log.ack_code, log.session_id, log.values_recorded) == ("AE", session.pk, 0)
+    assert "not possible" in log.error
+
+
+def test_one_implausible_set_refuses_the_whole_message(world):
+    session = make_session(world, "infusing")
+    base = session.checked_in_at
+    obxs = vitals_obx(base) + vitals_obx(base + timedelta(seconds=20), heart_rate=400)
+    assert ack_fields(handle_message(oru(*obxs)))[0] == "AE"
+    assert device_vitals(session) == []
+
+
+def test_unknown_chair_is_ar_and_logged_without_chair(world):
+    make_session(world, "infusing")
+    code, control_id, text = ack_fields(handle_message(oru(*vitals_obx(), bed="Chair 99", control_id="X9")))
+    assert (code, control_id) == ("AR", "X9")
+    assert "Chair 99" in text
+    log = MonitorMessage.objects.get()
+    assert (log.ack_code, log.chair_id, log.session_id) == ("AR", None, None)
+    assert VitalSign.objects.filter(source=VitalSource.DEVICE).count() == 0
+
+
+def test_chair_at_another_location_is_not_matched(world):
+    make_session(world, "infusing")
+    assert ack_fields(handle_message(oru(*vitals_obx(), location="Away Site", bed="Chair 3")))[0] == "AR"
+
+
+def test_no_active_session_on_the_chair_is_ae(world):
+    make_session(world, "infusing")
+    code, _, text = ack_fields(handle_message(oru(*vitals_obx(), bed="Chair 2")))
+    assert code == "AE"
+    assert "No active infusion session on Chair 2" in text
+    log = MonitorMessage.objects.get()
+    assert log.chair is not None
+    assert log.chair.name == "Chair 2"
+    assert log.session_id is None
+
+
+def test_signed_session_is_no_longer_active(world):
+    session = make_session(world, "signed")
+    assert ack_fields(handle_message(oru(*vitals_obx())))[0] == "AE"
+    assert device_vitals(session) == []
+
+
+def test_wrong_message_type_and_garbage_are_ar_and_logged(world):
+    make_session(world, "infusing")
+    assert ack_fields(handle_message(oru(*vitals_obx(), message_type="ADT^A01")))[0] == "AR"
+    assert ack_fields(handle_message(b"GET / HTTP/1.1\r\n\r\n"))[0] == "AR"
+    assert list(MonitorMessage.objects.values_list("ack_code", flat=True)) == ["AR", "AR"]
+
+
+def test_location_pk_and_any_case_chair_name_find_the_chair(world):
+    session = make_session(world, "infusing")
+    raw = oru(*vitals_obx(), location=str(world.location.pk), bed="chair 1")
+    assert ack_fields(handle_message(raw))[0] == "AA"
+    assert len(device_vitals(session)) == 1
+
+
+def test_time_without_offset_is_the_chairs_local_time(world):
+    session = make_session(world, "infusing")
+    local_at = (session.checked_in_at + timedelta(seconds=61)).astimezone(ZoneInfo(world.location.time_zone))
+    local_at = local_at.replace(microsecond=0)
+    stamp = local_at.strftime("%Y%m%d%H%M%S")
+    obxs = [o.replace(hl7_time(timezone.now()), stamp) for o in vitals_obx(timezone.now())]
+    assert ack_fields(handle_message(oru(*obxs)))[0] == "AA"
+    [vital] = device_vitals(session)
+    assert vital.taken_at == local_at
+
+
+def test_times_in_the_future_or_before_check_in_are_ae(world):
+    session = make_session(world, "infusing")
+    later = handle_message(oru(*vitals_obx(timezone.now() + timedelta(minutes=30))))
+    assert ack_fields(later)[0] == "AE"
+    earlier = handle_message(oru(*vitals_obx(session.checked_in_at - timedelta(hours=2)), control_id="M2"))
+    code, _, text = ack_fields(earlier)
+    assert code == "AE"
+    assert "before this session's check-in" in text
+    assert device_vitals(session) == []
+
+
+def test_a_repeated_message_is_acknowledged_but_not_charted_twice(world):
+    session = make_session(world, "infusing")
+    raw = oru(*vitals_obx(), control_id="SAME")
+    assert ack_fields(handle_message(raw))[0] == "AA"
+    code, _, text = ack_fields(handle_message(raw))
+    assert code == "AA"
+    assert "Already recorded" in text
+    assert len(device_vitals(session)) == 1
+
+
+def test_no_patient_identifier_is_logged(world, caplog):
+    make_session(world, "infusing")
+    caplog.set_level(logging.DEBUG, logger="ketaclinic.infusions.monitor")
+    handle_message(oru(*vitals_obx(systolic=400)))
+    handle_message(oru(*vitals_obx(), bed="Nowhere"))
+    handle_message(oru(*vitals_obx()))
+    stored = " ".join(
+        str(v) for row in MonitorMessage.objects.values_list("control_id", "device", "error") for v in row
+    )
+    for identifier in ("MRN12345", "Doe", "Jane", "19800101"):
+        assert identifier not in stored
+        assert identifier not in caplog.text
+    assert "AE" in caplog.text  # the refusals were logged, without the identifiers
+
+
+def test_a_batch_keeps_good_messages_when_one_is_refused(world):
+    session = make_session(world, "infusing")
+    now = timezone.now()
+    items = [
+        (parse_message(oru(*vitals_obx(session.checked_in_at), control_id="B1")), now),
+        (parse_message(oru(*vitals_obx(systolic=400), control_id="B2")), now),
+        (parse_message(oru(*vitals_obx(now), control_id="B3")), now),
+    ]
+    outcomes = record_messages(items)
+    assert [o.ack_code for o in outcomes] == ["AA", "AE", "AA"]
+    assert sorted(v.device_message_id for v in device_vitals(session)) == ["B1", "B3"]
+    assert MonitorMessage.objects.count() == 3
+
+
+def test_the_same_message_twice_in_one_batch_is_charted_once(world):
+    session = make_session(world, "infusing")
+    now = timezone.now()
+    raw = oru(*vitals_obx(now), control_id="TWICE")
+    outcomes = record_messages([(parse_message(raw), now), (parse_message(raw), now)])
+    assert [o.ack_code for o in outcomes] == ["AA", "AA"]
+    assert "Recorded 1" in outcomes[0].text
+    assert "Already recorded" in outcomes[1].text
+    assert [v.device_message_id for v in device_vitals(session)] == ["TWICE"]
+    assert MonitorMessage.objects.count() == 2
+
+
+def test_a_batch_costs_the_same_queries_whatever_its_size(world):
+    first = make_session(world, "infusing")
+    second = make_session(world, "infusing", chair_index=1)
+    chairs = ChairDirectory()
+    now = timezone.now()
+    beds = list(Chair.objects.filter(pk__in=[first.chair_id, second.chair_id]).values_list("name", flat=True))
+
+    def batch(count: int, prefix: str) -> list[tuple[ParsedMessage, datetime]]:
+        return [
+            (parse_message(oru(*vitals_obx(now, systolic=190), bed=bed, control_id=f"{prefix}{n}")), now)
+            for n in range(count)
+            for bed in beds
+        ]
+
+    record_messages(batch(1, "warm"), chairs)  # the chair directory learns the chairs
+    with CaptureQueriesContext(connection) as small:
+        record_messages(batch(1, "S"), chairs)
+    with CaptureQueriesContext(connection) as large:
+        outcomes = record_messages(batch(20, "L"), chairs)
+    assert {o.ack_code for o in outcomes} == {"AA"}
+    assert len(large.captured_queries) == len(small.captured_queries)
+    assert len(device_vitals(first)) == len(device_vitals(second)) == 22
+    assert Alert.objects.filter(session=second, vital__device_message_id="L19").exists()
+
+
+def test_a_failed_batch_is_stored_one_message_at_a_time(world, monkeypatch):
+    session = make_session(world, "infusing")
+    now = timezone.now()
+
+    def broken(*args: object) -> set[int]:
+        raise DatabaseError("disk I/O error")
+
+    monkeypatch.setattr(run_monitor_gateway, "_repeats", broken)
+    items = [(parse_message(oru(*vitals_obx(now), control_id=f"F{n}")), now) for n in range(3)]
+    assert [o.ack_code for o in record_messages(items)] == ["AA", "AA", "AA"]
+    assert sorted(v.device_message_id for v in device_vitals(session)) == ["F0", "F1", "F2"]
+    assert MonitorMessage.objects.filter(ack_code="AA").count() == 3
+
+
+def test_the_chair_directory_forgets_after_its_ttl(world):
+    make_session(world, "infusing")
+    clock = [0.0]
+    chairs = ChairDirectory(ttl_s=5, clock=lambda: clock[0])
+    chair = chairs.find("Home Site", "CHAIR 1")
+    assert chair is not None
+    Chair.objects.filter(pk=chair.pk).update(name="Recliner 1")
+    clock[0] = 4.9
+    assert chairs.find("home site", "chair 1") == chair
+    clock[0] = 5.0
+    assert chairs.find("Home Site", "Chair 1") is None
+    assert chairs.find("Home Site", "Recliner 1") == chair
+
+
+def _typed_and_device(world, stage: str) -> tuple[InfusionSession, InfusionSession, list[actions.DeviceReading]]:
+    typed = make_session(world, stage)
+    device = make_session(world, stage, chair_index=1)
+    now = timezone.now()
+    readings = [  # before and after the baseline set, with rises past the protocol's limits
+        actions.DeviceReading({**BASELINE, "systolic": 170, "diastolic": 96}, now - timedelta(minutes=30), "R1"),
+        actions.DeviceReading({**BASELINE, "systolic": 150}, now - timedelta(seconds=20), "R2"),
+        actions.DeviceReading({**BASELINE, "systolic": 168, "spo2": 88}, now - timedelta(seconds=10), "R3"),
+        actions.DeviceReading({**BASELINE, "diastolic": 106}, now - timedelta(minutes=40), "R4"),
+    ]
+    return typed, device, readings
+
+
+@pytest.mark.parametrize("stage", ["ready", "infusing"])
+def test_batched_device_vitals_raise_exactly_the_alerts_typed_vitals_raise(world, stage):
+    typed, device, readings = _typed_and_device(world, stage)
+    for r in readings:
+        actions.record_vitals(acting_user=world["nurse"], session=typed, values=r.values, taken_at=r.taken_at)
+    results = actions.record_device_vitals_many(
+        [
+            actions.DeviceMessage(session=device, readings=readings[:2], device="m"),
+            actions.DeviceMessage(session=device, readings=readings[2:], device="m"),
+        ]
+    )
+    assert not any(isinstance(r, ValidationError) for r in results)
+
+    def alerts(session: InfusionSession) -> list[set[tuple[str, str, str]]]:
+        rows = VitalSign.objects.filter(session=session, recorded_at__gte=readings[0].taken_at).order_by("pk")
+        return [{(a.kind, a.parameter, a.message) for a in v.alerts.all()} for v in rows.prefetch_related("alerts")]
+
+    expected = alerts(typed)
+    assert any(any(kind == "change" for kind, _, _ in found) for found in expected)  # the case is exercised
+    assert alerts(device)[-len(readings) :] == expected[-len(readings) :]
+
+
+def test_a_refused_message_leaves_the_rest_of_the_batch_stored(world):
+    charting = make_session(world, "infusing")
+    signed = make_session(world, "signed", chair_index=1)
+    now = timezone.now()
+    good = [actions.DeviceReading({"heart_rate": 80, "spo2": 97}, now, "G1")]
+    before = AuditEvent.objects.count()
+    results = actions.record_device_vitals_many(
+        [
+            actions.DeviceMessage(session=charting, readings=good, device="m1"),
+            actions.DeviceMessage(session=charting, readings=[actions.DeviceReading({"spo2": 130}, now, "X")]),
+            actions.DeviceMessage(session=signed, readings=good, device="m2"),
+            actions.DeviceMessage(session=charting, readings=good, device="m1"),
+        ]
+    )
+    assert [type(r).__name__ for r in results] == ["list", "ValidationError", "ValidationError", "list"]
+    refused = results[2]
+    assert isinstance(refused, ValidationError)
+    assert "signed" in " ".join(refused.messages)
+    assert VitalSign.objects.filter(session=signed, source="device").count() == 0
+    stored = device_vitals(charting)
+    assert len(stored) == 2
+    [event] = AuditEvent.objects.order_by("pk")[before:]  # one event per session and device
+    assert event.changes["vitals"] == [None, [v.pk for v in stored]]
+    assert event.actor_username == "monitor:m1"
+    assert event.patient_id == charting.patient_id
+
+
+# --- The real MLLP server over a socket ----------------------------------------------------------
+
+
+@contextmanager
+def running_gateway(batch: int = 32) -> Iterator[int]:
+    """The gateway on a free loopback port, its event loop in a thread (as in production)."""
+    loop = asyncio.new_event_loop()
+    box: dict[str, int] = {}
+    started = threading.Event()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        gateway = Gateway(batch=batch)
+        box["port"] = loop.run_until_complete(gateway.start("127.0.0.1", 0))[1]
+        started.set()
+        loop.run_forever()
+        loop.run_until_complete(gateway.close(grace_s=5))
+        loop.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert started.wait(10), "the gateway did not start"
+    try:
+        yield box["port"]
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(15)
+        assert not thread.is_alive()
+
+
+def exchange(sock: socket.socket, payload: bytes, *, framed: bool = True) -> bytes:
+    sock.sendall(b"\x0b" + payload + b"\x1c\r" if framed else payload)
+    data = b""
+    while not data.endswith(b"\x1c\r"):
+        chunk = sock.recv(65536)
+        assert chunk, "the gateway closed the connection"
+        data += chunk
+    assert data.startswith(b"\x0b")
+    return data[1:-2]
+
+
+def test_messages_over_a_real_mllp_socket_reach_the_session(committed_world):
+    w = committed_world
+    session = make_session(w, "infusing")
+    with running_gateway() as port, socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        first = exchange(sock, oru(*vitals_obx(session.checked_in_at), control_id="S1"))
+        bad = exchange(sock, oru(*vitals_obx(), bed="Chair 42", control_id="S2"))
+        garbage = exchange(sock, b"not hl7 at all")
+        unframed = exchange(sock, b"no start block\x1c\r", framed=False)
+        alert = exchange(sock, oru(*vitals_obx(systolic=192, diastolic=100), control_id="S3"))
+    assert ack_fields(first)[:2] == ("AA", "S1")
+    assert ack_fields(bad)[:2] == ("AR", "S2")
+    assert ack_fields(garbage)[0] == "AR"
+    assert ack_fields(unframed)[0] == "AR"
+    assert ack_fields(alert)[:2] == ("AA", "S3")
+    vitals = device_vitals(session)
+    assert [v.device_message_id for v in vitals] == ["S1", "S3"]
+    assert vitals[1].systolic == 192
+    assert Alert.objects.filter(vital=vitals[1], parameter="systolic").exists()
+    assert list(MonitorMessage.objects.order_by("pk").values_list("ack_code", flat=True)) == [
+        "AA",
+        "AR",
+        "AR",
+        "AR",
+        "AA",
+    ]
+
+
+def test_concurrent_monitors_are_each_answered_in_order(committed_world):
+    session = make_session(committed_world, "infusing")
+    start = session.checked_in_at
+    errors: list[BaseException] = []
+    acks: dict[int, list[str]] = {}
+
+    def monitor(number: int, port: int) -> None:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                acks[number] = []
+                for i in range(5):
+                    at = start + timedelta(seconds=number * 5 + i)
+                    raw = exchange(sock, oru(*vitals_obx(at), control_id=f"M{number}-{i}"))
+                    code, control_id, _ = ack_fields(raw)
+                    assert code == "AA"
+                    acks[number].append(control_id)
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+
+    with running_gateway(batch=8) as port:
+        threads = [threading.Thread(target=monitor, args=(n, port)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+    assert errors == []
+    assert acks == {n: [f"M{n}-{i}" for i in range(5)] for n in range(4)}
+    assert len(device_vitals(session)) == 20
+    assert MonitorMessage.objects.filter(ack_code="AA").count() == 20
+
+
+@pytest.mark.parametrize("batch", [1, 16])
+def test_gateway_shuts_down_cleanly_with_a_connection_open(committed_world, batch):
+    make_session(committed_world, "infusing")
+    with running_gateway(batch=batch) as port:
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        assert ack_fields(exchange(sock, oru(*vitals_obx(), control_id="Q1")))[0] == "AA"
+    assert sock.recv(10) == b""  # the gateway closed the idle connection on shutdown
+    sock.close()
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
