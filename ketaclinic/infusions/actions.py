@@ -714,22 +714,27 @@ def record_device_vitals_many(
         stored = by_message.get(index, [])
         results[index] = stored
         written.setdefault((session.pk, device), []).extend(stored)
+    entries = []
     for (session_id, device), sets in written.items():
         session = sessions[session_id][0]
-        audit.record(
-            actor=None,
-            action=AuditEvent.Action.CREATE,
-            object_type="infusions.VitalSign",
-            object_id=",".join(str(v.pk) for v, _ in sets)[:64],
-            patient_id=session.patient_id,
-            location_id=session.location_id,
-            username=f"monitor:{device}"[:150],
-            changes={
-                "device_readings": [None, len(sets)],
-                "alerts": [None, sum(len(a) for _, a in sets)],
-                "vitals": [None, [v.pk for v, _ in sets]],
-            },
+        entries.append(
+            {
+                "actor": None,
+                "action": AuditEvent.Action.CREATE,
+                "object_type": "infusions.VitalSign",
+                "object_id": ",".join(str(v.pk) for v, _ in sets)[:64],
+                "patient_id": session.patient_id,
+                "location_id": session.location_id,
+                "username": f"monitor:{device}"[:150],
+                "changes": {
+                    "device_readings": [None, len(sets)],
+                    "alerts": [None, sum(len(a) for _, a in sets)],
+                    "vitals": [None, [v.pk for v, _ in sets]],
+                },
+            }
         )
+    # One step of the audit chain for the whole batch (one event per session and device).
+    audit.record_many(entries)
     return results
 
 

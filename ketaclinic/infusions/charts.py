@@ -267,6 +267,21 @@ def _gridlines(low: float, high: float, step: float, top: float, bottom: float) 
     ]
 
 
+# Above this many points a series draws a marker on every n-th point (and on its highest and
+# lowest values) instead of every point: the line still joins every value, so no spike is
+# hidden, and a 4-hour minute-by-minute monitor feed stays a light page on a tablet.
+MARKERS_PER_SERIES_MAX = 90
+
+
+def _thinned(markers: list[Marker], values: list[float]) -> list[Marker]:
+    if len(markers) <= MARKERS_PER_SERIES_MAX:
+        return markers
+    step = math.ceil(len(markers) / MARKERS_PER_SERIES_MAX)
+    keep = set(range(0, len(markers), step)) | {len(markers) - 1}
+    keep |= {values.index(max(values)), values.index(min(values))}
+    return [m for i, m in enumerate(markers) if i in keep]
+
+
 def _vitals_panel(
     axis: _Axis, vitals: Sequence[VitalsPoint], top: float, height: float, limits: dict[str, float]
 ) -> Panel:
@@ -281,6 +296,7 @@ def _vitals_panel(
     def series(field: str, css: str, name: str, unit: str, shape: str) -> Series:
         points: list[tuple[float, float] | None] = []
         markers = []
+        values: list[float] = []
         for p in vitals:
             value = getattr(p, field)
             if value is None:
@@ -291,7 +307,8 @@ def _vitals_panel(
             draw = {"down": _triangle_down, "up": _triangle_up, "dot": _dot}[shape]
             source = " (from monitor)" if p.from_monitor else ""
             markers.append(Marker(draw(x, yy), f"{name} {value} {unit} at {axis.clock(p.at)}{source}"))
-        return Series(css, name, _path(points), markers)
+            values.append(float(value))
+        return Series(css, name, _path(points), _thinned(markers, values))
 
     rules = [
         Rule(y(limits[key]), f"{label} alert above {limits[key]:g}")
@@ -325,6 +342,7 @@ def _spo2_panel(
 
     points: list[tuple[float, float] | None] = []
     markers = []
+    marker_values: list[float] = []
     for p in vitals:
         if p.spo2 is None:
             points.append(None)
@@ -333,6 +351,8 @@ def _spo2_panel(
         points.append((x, yy))
         source = " (from monitor)" if p.from_monitor else ""
         markers.append(Marker(_dot(x, yy), f"SpO2 {p.spo2}% at {axis.clock(p.at)}{source}"))
+        marker_values.append(float(p.spo2))
+    markers = _thinned(markers, marker_values)
     rules = []
     if "spo2_min" in limits and low <= limits["spo2_min"] <= high:
         rules.append(Rule(y(limits["spo2_min"]), f"Alert below {limits['spo2_min']:g}%"))

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
@@ -41,6 +43,33 @@ def test_chain_verifies_when_untouched(world: World) -> None:
     report = audit.verify_chain()
     assert report.ok
     assert report.events == AuditEvent.objects.count() > 10
+
+
+def test_a_batch_of_events_is_chained_like_single_appends(world: World) -> None:
+    before = AuditEvent.objects.count()
+    audit.record(actor=None, action=AuditEvent.Action.CREATE, object_type="test.Single", username="one")
+    batch = audit.record_many(
+        [
+            {"actor": None, "action": AuditEvent.Action.CREATE, "object_type": "test.Batch", "object_id": i}
+            for i in range(1, 6)
+        ]
+    )
+    audit.record(actor=world["nurse"], action=AuditEvent.Action.READ, object_type="test.After")
+    rows = list(AuditEvent.objects.order_by("id")[before:])
+    assert [r.object_type for r in rows] == ["test.Single", *["test.Batch"] * 5, "test.After"]
+    assert [r.object_id for r in rows[1:6]] == ["1", "2", "3", "4", "5"]
+    # Each links to the one before it, across the batch's edges.
+    assert all(later.prev_hash == earlier.hash for earlier, later in zip(rows, rows[1:], strict=False))
+    assert [e.hash for e in batch] == [r.hash for r in rows[1:6]]
+    assert audit.verify_chain().ok
+    assert audit.record_many([]) == []
+
+
+def test_a_batch_takes_one_step_of_the_chain(world: World, django_assert_max_num_queries: Any) -> None:
+    entries = [{"actor": None, "action": AuditEvent.Action.CREATE, "object_type": "test.Batch"} for _ in range(50)]
+    # Savepoint, last hash, one insert, release (and the advisory lock on PostgreSQL).
+    with django_assert_max_num_queries(5):
+        audit.record_many(entries)
 
 
 def _drop_append_only_guard() -> None:

@@ -176,3 +176,16 @@ def test_the_summary_says_it_in_plain_words_with_units() -> None:
     assert "Lowest SpO2 94%" in words
     assert "120 ng/mL (Clements 250)" in words and "180 ng/mL (Domino)" in words
     assert "not measurements" in words
+
+
+def test_a_long_monitor_feed_draws_every_value_in_the_line_but_thins_the_markers() -> None:
+    systolic = [120 + (i % 7) for i in range(240)]
+    systolic[137] = 188  # one spike must stay marked
+    vitals = [VitalsPoint(at(i), systolic[i], 80, 70, 97, from_monitor=True) for i in range(240)]
+    chart = charts.flowsheet_chart(vitals, [EventPoint(at(0), "start", "Start")], None, tz=DENVER, limits={})
+    assert chart is not None
+    series = chart.panels[0].series[0]
+    assert series.path.count("L") == 239  # every value joined
+    assert len(series.markers) <= charts.MARKERS_PER_SERIES_MAX + 3
+    assert any("Systolic 188 mmHg" in m.title for m in series.markers)
+    assert any(m.title.startswith("Systolic 120 mmHg") for m in series.markers)  # the lowest
