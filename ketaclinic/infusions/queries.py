@@ -100,14 +100,31 @@ def _until(session: InfusionSession, until: datetime | None) -> datetime:
 
 
 def session_totals(session: InfusionSession, until: datetime | None = None) -> dosing.Totals | None:
-    """mg, mL and running minutes from the timeline (None before the start)."""
+    """mg, mL and running minutes from the timeline (None before the start). mL follow the
+    concentration of the bag hanging at each moment: a replacement bag of another concentration
+    changes how many mL each mg is from its preparation on."""
     events = timeline_events(session)
     if not events or session.weight_kg is None:
         return None
-    bag = session.bags.order_by("-prepared_at", "-pk").first()
-    concentration = float(bag.concentration_mg_per_ml) if bag else 1.0
+    weight = float(session.weight_kg)
     end = max(_until(session, until), events[-1].at)
-    return dosing.compute_totals(events, float(session.weight_kg), concentration, end)
+    bags = list(session.bags.order_by("prepared_at", "pk").values_list("prepared_at", "concentration_mg_per_ml"))
+    concentrations = {c for _, c in bags}
+    if len(concentrations) <= 1:
+        concentration = float(bags[-1][1]) if bags else 1.0
+        return dosing.compute_totals(events, weight, concentration, end)
+
+    def mg_until(moment: datetime) -> float:
+        before = [e for e in events if e.at <= moment]
+        return dosing.compute_totals(before, weight, 1.0, moment).total_mg if before else 0.0
+
+    totals = dosing.compute_totals(events, weight, 1.0, end)
+    total_ml = 0.0
+    for index, (prepared_at, concentration) in enumerate(bags):
+        start = events[0].at if index == 0 else min(max(prepared_at, events[0].at), end)
+        stop = end if index == len(bags) - 1 else min(max(bags[index + 1][0], events[0].at), end)
+        total_ml += (mg_until(stop) - mg_until(start)) / float(concentration)
+    return dosing.Totals(total_mg=totals.total_mg, total_ml=total_ml, infusion_min=totals.infusion_min)
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,7 @@ from ketaclinic.inventory.queries import (
     container_balance_ml,
     containers_with_balance,
     corrected_ml,
+    session_outstanding_mg,
     session_outstanding_ml,
 )
 from ketaclinic.patients.models import Patient
@@ -601,18 +602,24 @@ def _record_waste(
 ) -> LedgerEntry:
     _lock([container.location_id], [container.pk])
     container = Container.objects.select_related("lot__product").get(pk=container.pk)
+    mg = None
     if session_ref:
         outstanding = session_outstanding_ml(container.pk, session_ref)
         if ml > outstanding:
             raise InsufficientStock(
                 f"Session {session_ref} has {outstanding} mL from {container.label} left to account for, not {ml} mL."
             )
+        if ml == outstanding:
+            # The whole remainder: its mg is what is left of the mg dispensed, so a session's
+            # dispensed mg = administered + wasted mg exactly (mL are rounded to 0.001 mL).
+            mg = session_outstanding_mg(container.pk, session_ref).quantize(MG_PLACES)
     when = at or timezone.now()
     entry = _append(
         acting_user=acting_user,
         kind=EntryKind.WASTE,
         container=container,
         ml=ml,
+        mg=mg,
         at=when,
         reason=reason,
         session_ref=session_ref,

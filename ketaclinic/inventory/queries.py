@@ -151,6 +151,22 @@ def session_balance(session_ref: str) -> SessionBalance:
     return SessionBalance(dispensed, administered, wasted, dispensed > 0 and dispensed == administered + wasted)
 
 
+def session_outstanding_mg(container_id: int, session_ref: str) -> Decimal:
+    """mg dispensed from this container to this session not yet administered or wasted, from the
+    entries' own mg (an administration records the pump's computed mg, while its mL is rounded
+    to the ledger's 0.001 mL)."""
+    outstanding = ZERO
+    for entry in LedgerEntry.objects.filter(container_id=container_id, session_ref=session_ref).select_related(
+        "corrects"
+    ):
+        kind = entry.corrects.kind if entry.kind == EntryKind.CORRECTION and entry.corrects else entry.kind
+        if kind == EntryKind.DISPENSE:
+            outstanding += entry.mg
+        elif kind in {EntryKind.ADMINISTER, EntryKind.WASTE}:
+            outstanding -= entry.mg
+    return outstanding
+
+
 def session_outstanding_ml(container_id: int, session_ref: str) -> Decimal:
     """mL dispensed from this container to this session not yet administered or wasted."""
     outstanding = ZERO

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import time_machine
 from django.utils import timezone
 
 from ketaclinic.core.testing import World
 from ketaclinic.infusions import actions
-from ketaclinic.infusions.queries import adverse_event_counts
+from ketaclinic.infusions.queries import adverse_event_counts, session_totals
 from ketaclinic.infusions.tests.factories import make_session
+from ketaclinic.inventory.tests.factories import receive
 from ketaclinic.outcomes.queries import adverse_event_rates, session_pain_scores, zone_of
 
 
@@ -46,3 +50,25 @@ def test_side_effect_rates_count_each_infusion_once_per_kind(world: World) -> No
     assert rows["Nausea"] == (1, 1)
     assert rows["Vomiting"] == (0, 1)
     assert adverse_event_counts(location_ids=[world.other_location.pk])[0][2] == 0
+
+
+def test_ml_follow_the_concentration_of_the_bag_hanging_at_each_moment(world: World) -> None:
+    """60 min at 0.3 mg/kg/h x 70 kg from a 1 mg/mL bag (21 mg = 21 mL), then 60 min from a
+    2 mg/mL bag (21 mg = 10.5 mL): 42 mg, 31.5 mL, 120 min."""
+    session = make_session(world, "ready")
+    start = timezone.now()
+    actions.start_infusion(acting_user=world["nurse"], session=session, at=start)
+    with time_machine.travel(start + timedelta(minutes=60), tick=False):
+        actions.prepare_bag(
+            acting_user=world["nurse"],
+            session=session,
+            container=receive(world, lot_number="LOT-B2")[0],
+            vial_ml_drawn="5",
+            final_volume_ml="125",
+        )
+    with time_machine.travel(start + timedelta(minutes=120), tick=False):
+        totals = session_totals(session)
+    assert totals is not None
+    assert round(totals.total_mg, 6) == 42.0
+    assert round(totals.total_ml, 6) == 31.5
+    assert round(totals.infusion_min, 6) == 120.0

@@ -96,6 +96,21 @@ def test_a_session_balances_only_when_dispensed_equals_administered_plus_wasted(
     assert administration.recorded_by_initials == "NT"
 
 
+def test_wasting_the_remainder_keeps_the_sessions_mg_whole_despite_ml_rounding(world: World) -> None:
+    # 0.06 mg of a 50 mg/mL vial is 0.0012 mL, recorded as 0.001 mL (0.05 mg by volume): the
+    # remainder's mg is what is left of the mg dispensed, not 4.999 mL x 50 mg/mL.
+    container = receive(world)[0]
+    dispense_to_session(world, container, "5.000")
+    actions.administer(acting_user=world["nurse"], container=container, session_ref="S-1", mg="0.06")
+    _waste(world, container, cred=witness(world["prescriber"]), ml="4.999", session_ref="S-1")
+    entries = {e.kind: e for e in LedgerEntry.objects.filter(session_ref="S-1")}
+    assert entries[EntryKind.ADMINISTER].mg == D("0.060")
+    assert entries[EntryKind.WASTE].ml == D("4.999")
+    assert entries[EntryKind.WASTE].mg == D("249.940")
+    assert entries[EntryKind.ADMINISTER].mg + entries[EntryKind.WASTE].mg == entries[EntryKind.DISPENSE].mg
+    assert queries.session_balance("S-1").balanced
+
+
 def test_administering_more_than_was_dispensed_to_the_session_is_refused(world: World) -> None:
     container = receive(world)[0]
     dispense_to_session(world, container, "1.000")
