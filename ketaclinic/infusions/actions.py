@@ -868,20 +868,49 @@ def pump_rate(session: InfusionSession, dose_mg_per_kg_h: Decimal) -> Decimal:
     return Decimal(str(rate)).quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
 
 
-def _approver(acting_user: User, session: InfusionSession, prescriber: WitnessCredential | None) -> User:
+@dataclass(frozen=True)
+class Verified:
+    """A colleague's credential already checked (outside the action's transaction, so that a
+    failed attempt stays on the audit trail and counts towards that person's throttle)."""
+
+    user: User
+
+    @property
+    def username(self) -> str:
+        return self.user.username
+
+
+def _preverify(
+    acting_user: User,
+    session: InfusionSession,
+    credential: WitnessCredential | Verified | None,
+    *,
+    purpose: str,
+    field_prefix: str,
+) -> WitnessCredential | Verified | None:
+    if credential is None or isinstance(credential, Verified) or not credential.username.strip():
+        return credential
+    user, _method = ledger.verify_witness(
+        acting_user=acting_user,
+        location_id=session.location_id,
+        credential=credential,
+        purpose=purpose,
+        field_prefix=field_prefix,
+    )
+    return Verified(user)
+
+
+def _approver(acting_user: User, session: InfusionSession, prescriber: WitnessCredential | Verified | None) -> User:
     """The prescriber who acknowledges a soft-limit dose: the acting user if a prescriber,
-    otherwise one who re-enters their password now."""
+    otherwise one who re-entered their password for it."""
     if has_grant(acting_user, "approve_override"):
         return acting_user
     if prescriber is None or not prescriber.username.strip():
         raise LimitRefused("A prescriber must acknowledge a dose above the soft limit.", level="soft")
-    user, _method = ledger.verify_witness(
-        acting_user=acting_user,
-        location_id=session.location_id,
-        credential=prescriber,
-        purpose="a soft-limit override",
-        field_prefix="prescriber",
-    )
+    verified = _preverify(acting_user, session, prescriber, purpose="a soft-limit override", field_prefix="prescriber")
+    if not isinstance(verified, Verified):  # pragma: no cover - _preverify verifies a named credential
+        raise LimitRefused("A prescriber must acknowledge a dose above the soft limit.", level="soft")
+    user = verified.user
     if not has_grant(user, "approve_override"):
         raise ValidationError({"prescriber_username": f"{user.username} is not a prescriber."})
     return user
@@ -892,7 +921,7 @@ def _check_dose(
     session: InfusionSession,
     dose: Decimal,
     override_reason: str,
-    prescriber: WitnessCredential | None,
+    prescriber: WitnessCredential | Verified | None,
     *,
     previous: Decimal | None,
     now: datetime,
@@ -967,7 +996,6 @@ def _current_dose(session: InfusionSession) -> Decimal | None:
     return last.dose_mg_per_kg_h if last else None
 
 
-@transaction.atomic
 def start_infusion(
     *,
     acting_user: User,
@@ -977,6 +1005,74 @@ def start_infusion(
     override_reason: str = "",
     prescriber: WitnessCredential | None = None,
     double_checker: WitnessCredential | None = None,
+    at: datetime | None = None,
+) -> SessionEvent:
+    """Start the pump at the order's start dose (or a chosen one within limits). A colleague's
+    credentials (prescriber for a soft-limit start, second nurse for the double check) are
+    checked first, outside the transaction, so a wrong password is audited and throttled even
+    though the start is refused."""
+    checked_prescriber = None
+    if not has_grant(acting_user, "approve_override"):
+        checked_prescriber = _preverify(
+            acting_user, session, prescriber, purpose="a soft-limit override", field_prefix="prescriber"
+        )
+    checked_double = _preverify(
+        acting_user, session, double_checker, purpose="a pump double check", field_prefix="checker"
+    )
+    return _start_infusion(
+        acting_user=acting_user,
+        session=session,
+        dose_mg_per_kg_h=dose_mg_per_kg_h,
+        pump_rate_ml_per_h=pump_rate_ml_per_h,
+        override_reason=override_reason,
+        prescriber=checked_prescriber,
+        double_checker=checked_double,
+        at=at,
+    )
+
+
+def set_rate(
+    *,
+    acting_user: User,
+    session: InfusionSession,
+    dose_mg_per_kg_h: Any,
+    reason: str,
+    override_reason: str = "",
+    prescriber: WitnessCredential | None = None,
+    pump_rate_ml_per_h: Any = None,
+    at: datetime | None = None,
+) -> SessionEvent:
+    """Titrate to a new dose rate. Above the hard limit: refused. Above the soft limit, a
+    bigger step than the protocol's or sooner than its interval: only with a reason and a
+    prescriber's acknowledgement (the prescriber acting, or their password checked first,
+    outside the transaction, so a wrong one is audited and throttled)."""
+    checked = None
+    if not has_grant(acting_user, "approve_override"):
+        checked = _preverify(
+            acting_user, session, prescriber, purpose="a soft-limit override", field_prefix="prescriber"
+        )
+    return _set_rate(
+        acting_user=acting_user,
+        session=session,
+        dose_mg_per_kg_h=dose_mg_per_kg_h,
+        reason=reason,
+        override_reason=override_reason,
+        prescriber=checked,
+        pump_rate_ml_per_h=pump_rate_ml_per_h,
+        at=at,
+    )
+
+
+@transaction.atomic
+def _start_infusion(
+    *,
+    acting_user: User,
+    session: InfusionSession,
+    dose_mg_per_kg_h: Any | None = None,
+    pump_rate_ml_per_h: Any = None,
+    override_reason: str = "",
+    prescriber: WitnessCredential | Verified | None = None,
+    double_checker: WitnessCredential | Verified | None = None,
     at: datetime | None = None,
 ) -> SessionEvent:
     """Start the pump at the order's start dose (or a chosen one within limits)."""
@@ -1003,14 +1099,11 @@ def start_infusion(
     rate = _confirm_rate(session, dose, pump_rate_ml_per_h)
     bag = session.bags.order_by("-prepared_at", "-pk").first()
     if double_checker is not None and double_checker.username.strip() and bag is not None:
-        checker, _ = ledger.verify_witness(
-            acting_user=acting_user,
-            location_id=session.location_id,
-            credential=double_checker,
-            purpose="a pump double check",
-            field_prefix="checker",
+        checked = _preverify(
+            acting_user, session, double_checker, purpose="a pump double check", field_prefix="checker"
         )
-        bag.double_checked_by = checker
+        if isinstance(checked, Verified):
+            bag.double_checked_by = checked.user
     if bag is not None:
         bag.pump_rate_confirmed_ml_per_h = rate
         bag.pump_confirmed_by = acting_user
@@ -1034,14 +1127,14 @@ def start_infusion(
 
 
 @transaction.atomic
-def set_rate(
+def _set_rate(
     *,
     acting_user: User,
     session: InfusionSession,
     dose_mg_per_kg_h: Any,
     reason: str,
     override_reason: str = "",
-    prescriber: WitnessCredential | None = None,
+    prescriber: WitnessCredential | Verified | None = None,
     pump_rate_ml_per_h: Any = None,
     at: datetime | None = None,
 ) -> SessionEvent:
@@ -1310,8 +1403,25 @@ def discharge(
 # --- Drug accountability, signatures, addenda ------------------------------------------------
 
 
-@transaction.atomic
 def account_for_drug(
+    *,
+    acting_user: User,
+    session: InfusionSession,
+    waste_method: str,
+    witness: WitnessCredential | None,
+    at: datetime | None = None,
+) -> None:
+    """Record on the ledger what the patient received (the computed total, never typed) and
+    waste the remainder with a witness. The witness's password or code is checked first,
+    outside the transaction, so a wrong one is audited and throttled although nothing is
+    recorded (the ledger checks it again when it writes the waste)."""
+    if witness is not None and witness.username.strip():
+        _preverify(acting_user, session, witness, purpose="waste", field_prefix="witness")
+    _account_for_drug(acting_user=acting_user, session=session, waste_method=waste_method, witness=witness, at=at)
+
+
+@transaction.atomic
+def _account_for_drug(
     *,
     acting_user: User,
     session: InfusionSession,

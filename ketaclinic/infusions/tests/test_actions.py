@@ -36,6 +36,7 @@ from ketaclinic.infusions.models import (
     VitalSign,
 )
 from ketaclinic.infusions.tests.factories import BASELINE, make_session, order, version, witness
+from ketaclinic.inventory.actions import WITNESS_FAILURE_REASON
 from ketaclinic.inventory.models import LedgerEntry
 from ketaclinic.inventory.queries import session_balance
 from ketaclinic.inventory.tests.factories import receive
@@ -1004,3 +1005,38 @@ def test_totals_equal_a_hand_computation_for_any_timeline(
 def _property_session(world: World) -> InfusionSession:
     found = InfusionSession.objects.filter(patient=world.patient).first()
     return _fresh(found) if found else make_session(world, "ready", weight_kg="83.7")
+
+
+def test_a_wrong_prescriber_password_for_an_override_is_refused_but_stays_on_the_audit_trail(world: World) -> None:
+    session = make_session(world, "infusing", started_minutes_ago=60)
+    events_before = SessionEvent.objects.count()
+    with pytest.raises(ValidationError) as refused:
+        actions.set_rate(
+            acting_user=world["nurse"],
+            session=session,
+            dose_mg_per_kg_h="1.1",
+            reason="pain 7/10",
+            override_reason="prescriber at bedside agrees",
+            prescriber=actions.WitnessCredential(username="prescriber", password="not-the-password"),
+        )
+    assert "prescriber_password" in refused.value.message_dict
+    assert SessionEvent.objects.count() == events_before
+    failure = AuditEvent.objects.filter(
+        action=AuditEvent.Action.SIGN_IN_FAILED, actor_username="prescriber", reason=WITNESS_FAILURE_REASON
+    )
+    assert failure.count() == 1
+
+
+def test_a_wrong_waste_witness_password_is_refused_but_stays_on_the_audit_trail(world: World) -> None:
+    session = make_session(world, "discharged")
+    with pytest.raises(ValidationError):
+        actions.account_for_drug(
+            acting_user=world["nurse"],
+            session=session,
+            waste_method="denaturing",
+            witness=actions.WitnessCredential(username="prescriber", password="wrong"),
+        )
+    assert not session_balance(session.ledger_ref).balanced
+    assert AuditEvent.objects.filter(
+        action=AuditEvent.Action.SIGN_IN_FAILED, actor_username="prescriber", reason=WITNESS_FAILURE_REASON
+    ).exists()
