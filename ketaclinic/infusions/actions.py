@@ -37,6 +37,7 @@ from ketaclinic.infusions.models import (
     InfusionOrder,
     InfusionSession,
     MedicationAdministration,
+    MonitorMessage,
     PregnancyAnswer,
     Protocol,
     ProtocolVersion,
@@ -50,6 +51,7 @@ from ketaclinic.infusions.models import (
 )
 from ketaclinic.infusions.queries import (
     baseline_vitals,
+    current_dose,
     effective_limits,
     session_totals,
     thresholds_for,
@@ -738,6 +740,13 @@ def record_device_vitals_many(
     return results
 
 
+def log_monitor_messages(messages: Sequence[MonitorMessage]) -> None:
+    """Keep the gateway's log of every HL7 message and the ACK it answered (control ID, device,
+    chair, session, code, reason; never the raw message or patient identifiers), so refused
+    messages are visible to staff on the monitor log page."""
+    MonitorMessage.objects.bulk_create(messages)
+
+
 @transaction.atomic
 def validate_device_vitals(*, acting_user: User, session: InfusionSession, at: datetime | None = None) -> int:
     """A nurse confirms the monitor's values she has reviewed; returns how many."""
@@ -991,11 +1000,6 @@ def _event(user: User, session: InfusionSession, kind: str, at: datetime, **fiel
     return event
 
 
-def _current_dose(session: InfusionSession) -> Decimal | None:
-    last = session.events.filter(kind__in=[EventKind.START, EventKind.TITRATE]).order_by("-at", "-pk").first()
-    return last.dose_mg_per_kg_h if last else None
-
-
 def start_infusion(
     *,
     acting_user: User,
@@ -1146,7 +1150,7 @@ def _set_rate(
     if not reason.strip():
         raise ValidationError({"reason": "Say why the rate changes (e.g. 'pain 6/10, tolerating well')."})
     dose = _dec(dose_mg_per_kg_h, "dose_mg_per_kg_h", "Dose rate")
-    previous = _current_dose(session)
+    previous = current_dose(session)
     if previous is not None and dose == previous:
         raise ValidationError({"dose_mg_per_kg_h": f"The pump already runs at {dose} mg/kg/h."})
     level, approver = _check_dose(acting_user, session, dose, override_reason, prescriber, previous=previous, now=when)

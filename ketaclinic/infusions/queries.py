@@ -11,7 +11,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from django.db.models import Count, QuerySet
+from django.db.models import Count
 from django.utils import timezone
 
 from ketaclinic.infusions import dosing, pk
@@ -35,8 +35,8 @@ OPEN_STATUSES = (
     SessionStatus.PAUSED,
     SessionStatus.RECOVERING,
 )
-# The band where dissociation is reported, ng/mL (Zanos 2018 Table 1, clinical-reference §3).
-DISSOCIATION_BAND_NG_PER_ML = (100.0, 250.0)
+# The band where dissociation is reported, ng/mL (defined in pk.py from clinical-reference §3).
+DISSOCIATION_BAND_NG_PER_ML = (pk.DISSOCIATION_BAND_LOW_NG_PER_ML, pk.DISSOCIATION_BAND_HIGH_NG_PER_ML)
 
 
 def effective_limits(order: InfusionOrder) -> dosing.DoseLimits:
@@ -193,12 +193,6 @@ def vitals_due(session: InfusionSession, now: datetime | None = None) -> VitalsD
 def current_dose(session: InfusionSession) -> Decimal | None:
     last = session.events.filter(kind__in=[EventKind.START, EventKind.TITRATE]).order_by("-at", "-pk").first()
     return last.dose_mg_per_kg_h if last else None
-
-
-def open_sessions(location_id: int) -> QuerySet[InfusionSession]:
-    return InfusionSession.objects.filter(location_id=location_id, status__in=OPEN_STATUSES).select_related(
-        "patient", "chair"
-    )
 
 
 def active_session_for_chair(chair_id: int) -> InfusionSession | None:

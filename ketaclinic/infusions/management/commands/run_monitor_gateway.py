@@ -204,7 +204,9 @@ def _record_one(parsed: ParsedMessage, received_at: datetime) -> Outcome:
     """One message in its own transaction: the path taken when a batch could not be stored."""
     with transaction.atomic():
         outcome, chair, session = _apply(parsed, received_at)
-        _log(parsed, received_at, outcome, chair.pk if chair else None, session.pk if session else None).save()
+        actions.log_monitor_messages(
+            [_log(parsed, received_at, outcome, chair.pk if chair else None, session.pk if session else None)]
+        )
     return outcome
 
 
@@ -311,7 +313,7 @@ def _record_batch(items: Sequence[tuple[ParsedMessage, datetime]], chairs: Chair
         with transaction.atomic():
             outcomes[i] = _apply(*items[i])[0]
 
-    MonitorMessage.objects.bulk_create(
+    actions.log_monitor_messages(
         [
             _log(parsed, received_at, outcome, chair.pk if chair else None, session.pk if session else None)
             for (parsed, received_at), outcome, (chair, session) in zip(items, outcomes, places, strict=True)
@@ -409,8 +411,8 @@ class Gateway:
                 ack = await self.submit(parsed)
                 writer.writeblock(ack)
                 await writer.drain()
-        except ConnectionError:
-            pass
+        except ConnectionError as exc:
+            logger.info("Monitor connection dropped: %s", exc.__class__.__name__)
         finally:
             if task is not None:
                 self._clients.discard(task)
