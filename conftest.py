@@ -24,6 +24,16 @@ APPEND_ONLY_TABLES = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    """Each test starts with an empty cache: rolled-back tests reuse primary keys, so an entry
+    keyed on one test's rows could otherwise answer for another test's."""
+    from django.core.cache import cache  # noqa: PLC0415 - settings are configured by then
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture
 def world(db: None) -> World:
     return make_world()

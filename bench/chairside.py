@@ -26,7 +26,12 @@ Two runs per page, each with 20 users:
   think time), so latency includes queueing behind the other 19 and requests/s is the
   server's capacity on this machine;
 * ``paced``: every user sends one request a second (offsets spread over the second), a busy
-  clinic's nurses and board screens, so latency is mostly the page's own time.
+  clinic's nurses and board screens, so latency is mostly the page's own time;
+* ``charting``: paced, while a writer in this process charts a vitals set on every session every
+  5 s (``BENCH_CHAIRSIDE_CHARTING_EVERY_S``) through ``actions.record_vitals``. The session page
+  keeps its rendered content per state of the session (``views_session.session_body``), so in
+  the paced run nearly every view reuses it; here each new set makes the next views render
+  afresh, five times as often as a monitor's one set a minute would.
 
 Printed: p50/p95/p99 latency and requests/s per page and run, the ratio of each page's p50 to
 the bare view's in the same run, the response size, and the issue's target (p95 ≤ 50 ms) with
@@ -46,6 +51,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -69,6 +75,9 @@ WORKERS = int(os.environ.get("BENCH_CHAIRSIDE_WORKERS", str(os.cpu_count() or 2)
 THREADS = int(os.environ.get("BENCH_CHAIRSIDE_THREADS", "8"))
 VITALS_MINUTES = 240  # 4 hours of 1-minute vitals per chair (issue 5, Performance)
 TARGET_P95_MS = 50.0
+# The third run charts a vitals set on every session this often (a monitor sends one a minute).
+CHARTING_EVERY_S = float(os.environ.get("BENCH_CHAIRSIDE_CHARTING_EVERY_S", "5"))
+RUNS = ("saturated", "paced", "charting")
 SECRET = "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-chairside"  # noqa: S105
 
 
@@ -382,9 +391,19 @@ class Result:
         return len(self.latencies) / self.seconds
 
 
-def drive(port: int, paths: list[str], cookies: list[str], *, per_user: int, paced_s: float) -> Result:
+def drive(  # noqa: PLR0913 - the shape of one run
+    port: int,
+    paths: list[str],
+    cookies: list[str],
+    *,
+    per_user: int,
+    paced_s: float,
+    charting: Callable[[], None] | None = None,
+    run: str = "",
+) -> Result:
     """``len(cookies)`` users at once; user n requests ``paths[n % len(paths)]``. Saturated when
-    ``paced_s`` is 0 (``per_user`` requests each), else one request a second for ``paced_s``."""
+    ``paced_s`` is 0 (``per_user`` requests each), else one request a second for ``paced_s``.
+    ``charting``, when given, is called every CHARTING_EVERY_S seconds while the users run."""
     latencies: list[float] = []
     failures = 0
     size = 0
@@ -417,14 +436,58 @@ def drive(port: int, paths: list[str], cookies: list[str], *, per_user: int, pac
             failures += bad
             size = length
 
+    done = threading.Event()
+
+    def chart() -> None:
+        assert charting is not None  # noqa: S101
+        while not done.wait(CHARTING_EVERY_S):
+            charting()
+
     threads = [threading.Thread(target=user, args=(n,)) for n in range(len(cookies))]
     for t in threads:
         t.start()
+    writer = threading.Thread(target=chart) if charting else None
     barrier.wait()
     began = time.perf_counter()
+    if writer:
+        writer.start()
     for t in threads:
         t.join()
-    return Result(paths[0], "paced" if paced_s else "saturated", latencies, time.perf_counter() - began, failures, size)
+    done.set()
+    if writer:
+        writer.join()
+    label = run or ("paced" if paced_s else "saturated")
+    return Result(paths[0], label, latencies, time.perf_counter() - began, failures, size)
+
+
+def charting_for(session_ids: list[int]) -> Callable[[], None]:
+    """A new vitals set on every session, typed by its nurse through the real action: each one
+    changes what the session page shows, so its cached content cannot be reused."""
+    from django.db import close_old_connections  # noqa: PLC0415
+    from django.utils import timezone  # noqa: PLC0415
+
+    from ketaclinic.infusions import actions  # noqa: PLC0415
+    from ketaclinic.infusions.models import InfusionSession  # noqa: PLC0415
+
+    rng = random.Random(7)
+
+    def chart() -> None:
+        close_old_connections()
+        for session in InfusionSession.objects.filter(pk__in=session_ids):
+            actions.record_vitals(
+                acting_user=None,
+                session=session,
+                values={
+                    "systolic": rng.randint(112, 138),
+                    "diastolic": rng.randint(68, 86),
+                    "heart_rate": rng.randint(62, 92),
+                    "spo2": rng.randint(95, 99),
+                    "resp_rate": rng.randint(12, 18),
+                },
+                taken_at=timezone.now(),
+            )
+
+    return chart
 
 
 # --- The profile ---------------------------------------------------------------------------------
@@ -486,14 +549,16 @@ def main() -> int:
         process, port = start_server(_env(db_url, static_root))
         results: list[Result] = []
         try:
-            for run in ("saturated", "paced"):
+            for run in RUNS:
                 for label, paths in pages.items():
                     result = drive(
                         port,
                         paths,
                         seeded.cookies,
                         per_user=SATURATED_PER_USER,
-                        paced_s=PACED_SECONDS if run == "paced" else 0,
+                        paced_s=0 if run == "saturated" else PACED_SECONDS,
+                        charting=charting_for(seeded.sessions) if run == "charting" else None,
+                        run=run,
                     )
                     result.page = label
                     results.append(result)
@@ -523,7 +588,7 @@ def report(results: list[Result], engine: str) -> None:
     print(
         "|-----------|---------------------|----------:|------:|---------:|---------:|---------:|-----------:|---:|-----:|:-----------:|"
     )
-    for run in ("saturated", "paced"):
+    for run in RUNS:
         rows = [r for r in results if r.run == run]
         bare = statistics.median(rows[0].latencies)
         for r in rows:
@@ -537,7 +602,8 @@ def report(results: list[Result], engine: str) -> None:
     print(
         f"Target (issue 5): p95 ≤ {TARGET_P95_MS:.0f} ms at {USERS} concurrent users. Saturated: no think time, so "
         "latency includes waiting behind the other users and req/s is this machine's capacity; paced: one request "
-        "per user per second."
+        f"per user per second; charting: paced, while every session gets a new vitals set every {CHARTING_EVERY_S:g} s "
+        "(each one makes the session page render its content afresh)."
     )
 
 

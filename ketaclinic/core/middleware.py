@@ -16,6 +16,10 @@ from ketaclinic.accounts.actions import sign_out
 from ketaclinic.core.audit import RequestInfo, request_context
 
 LAST_SEEN_KEY = "last_seen_at"
+# The last activity is stored at most this often (seconds): each store is a write of the session
+# row, and a page opened every few seconds would otherwise write on every request. The
+# inactivity logoff is then exact to within this many seconds of its 15 minutes.
+LAST_SEEN_RESOLUTION_SECONDS = 15
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -71,7 +75,8 @@ class IdleTimeoutMiddleware:
             # The countdown's own status poll, and pages' background refreshes (the chairside
             # page and the day board send X-Background-Poll), must not count as activity.
             background = request.headers.get("X-Background-Poll") == "1"
-            if request.path != "/accounts/session/" and not background:
+            stale = last is None or now - float(last) >= LAST_SEEN_RESOLUTION_SECONDS
+            if request.path != "/accounts/session/" and not background and stale:
                 request.session[LAST_SEEN_KEY] = now
         return self.get_response(request)
 

@@ -14,6 +14,7 @@ table rows and a plain-words summary, so nobody needs to read the picture.
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -273,13 +274,15 @@ def _gridlines(low: float, high: float, step: float, top: float, bottom: float) 
 MARKERS_PER_SERIES_MAX = 90
 
 
-def _thinned(markers: list[Marker], values: list[float]) -> list[Marker]:
-    if len(markers) <= MARKERS_PER_SERIES_MAX:
-        return markers
-    step = math.ceil(len(markers) / MARKERS_PER_SERIES_MAX)
-    keep = set(range(0, len(markers), step)) | {len(markers) - 1}
+def _kept(values: Sequence[float]) -> range | list[int]:
+    """Indices of the values that get a marker: all of them, or on a long series every n-th
+    one, the last, and the highest and lowest."""
+    if len(values) <= MARKERS_PER_SERIES_MAX:
+        return range(len(values))
+    step = math.ceil(len(values) / MARKERS_PER_SERIES_MAX)
+    keep = set(range(0, len(values), step)) | {len(values) - 1}
     keep |= {values.index(max(values)), values.index(min(values))}
-    return [m for i, m in enumerate(markers) if i in keep]
+    return sorted(keep)
 
 
 def _vitals_panel(
@@ -295,7 +298,7 @@ def _vitals_panel(
 
     def series(field: str, css: str, name: str, unit: str, shape: str) -> Series:
         points: list[tuple[float, float] | None] = []
-        markers = []
+        charted: list[tuple[float, float, VitalsPoint]] = []
         values: list[float] = []
         for p in vitals:
             value = getattr(p, field)
@@ -304,11 +307,15 @@ def _vitals_panel(
                 continue
             x, yy = axis.x(p.at), y(value)
             points.append((x, yy))
-            draw = {"down": _triangle_down, "up": _triangle_up, "dot": _dot}[shape]
-            source = " (from monitor)" if p.from_monitor else ""
-            markers.append(Marker(draw(x, yy), f"{name} {value} {unit} at {axis.clock(p.at)}{source}"))
+            charted.append((x, yy, p))
             values.append(float(value))
-        return Series(css, name, _path(points), _thinned(markers, values))
+        draw = {"down": _triangle_down, "up": _triangle_up, "dot": _dot}[shape]
+        markers = []
+        for i in _kept(values):
+            x, yy, p = charted[i]
+            source = " (from monitor)" if p.from_monitor else ""
+            markers.append(Marker(draw(x, yy), f"{name} {getattr(p, field)} {unit} at {axis.clock(p.at)}{source}"))
+        return Series(css, name, _path(points), markers)
 
     rules = [
         Rule(y(limits[key]), f"{label} alert above {limits[key]:g}")
@@ -341,7 +348,7 @@ def _spo2_panel(
         return _y(v, low, high, top, bottom)
 
     points: list[tuple[float, float] | None] = []
-    markers = []
+    charted: list[tuple[float, float, VitalsPoint]] = []
     marker_values: list[float] = []
     for p in vitals:
         if p.spo2 is None:
@@ -349,10 +356,13 @@ def _spo2_panel(
             continue
         x, yy = axis.x(p.at), y(p.spo2)
         points.append((x, yy))
+        charted.append((x, yy, p))
+        marker_values.append(float(p.spo2))
+    markers = []
+    for i in _kept(marker_values):
+        x, yy, p = charted[i]
         source = " (from monitor)" if p.from_monitor else ""
         markers.append(Marker(_dot(x, yy), f"SpO2 {p.spo2}% at {axis.clock(p.at)}{source}"))
-        marker_values.append(float(p.spo2))
-    markers = _thinned(markers, marker_values)
     rules = []
     if "spo2_min" in limits and low <= limits["spo2_min"] <= high:
         rules.append(Rule(y(limits["spo2_min"]), f"Alert below {limits['spo2_min']:g}%"))
@@ -507,13 +517,15 @@ def flowsheet_chart(
     tz: tzinfo,
     band: tuple[float, float] = (100.0, 250.0),
     limits: dict[str, float] | None = None,
+    table: bool = True,
 ) -> FlowsheetChart | None:
     """The flowsheet over session time, or None when nothing has been charted.
 
     Time runs from the first charted moment (baseline vitals come before the start) to the last
     (the curve continues after the stop while the drug washes out). Minutes are counted from the
     pump start when there is one. ``limits`` draws alert lines (systolic_max, heart_rate_max,
-    spo2_min) so a reader sees how close a value came."""
+    spo2_min) so a reader sees how close a value came. ``table=False`` leaves out the table rows
+    (``rows`` empty) for pages that print the vitals in a table of their own."""
     if not vitals and not events and curve is None:
         return None
     vitals = sorted(vitals, key=lambda p: p.at)
@@ -564,7 +576,7 @@ def flowsheet_chart(
         events=_event_marks(axis, events, 0.0),
         ticks=ticks,
         tick_offsets=offsets,
-        rows=_rows(axis, vitals, events, curve, tz),
+        rows=_rows(axis, vitals, events, curve, tz) if table else [],
         summary=_summary(vitals, curve, band, tz),
         time_zone=str(tz),
         has_curve=curve is not None,
@@ -593,19 +605,19 @@ def flowsheet_chart_for(
     *,
     vitals: Iterable[VitalSign] | None = None,
     events: Iterable[SessionEvent] | None = None,
+    table: bool = True,
+    points: Sequence[VitalsPoint] | None = None,
 ) -> FlowsheetChart | None:
     """The chart for a session. Pass the vitals and events a page already loaded to save
-    queries; otherwise they are read here. The curve comes from ``queries.pk_curve``."""
+    queries (or ``points``, the vitals already as chart points); otherwise they are read here.
+    The curve comes from ``queries.pk_curve``; ``table`` as in ``flowsheet_chart``."""
     from zoneinfo import ZoneInfo  # noqa: PLC0415 - keeps the geometry above free of Django
 
     from ketaclinic.infusions import queries  # noqa: PLC0415
 
-    rows = list(vitals) if vitals is not None else list(session.vitals.all())
-    pump = list(events) if events is not None else list(session.events.all())
-    curve = queries.pk_curve(session)
-    version = session.protocol_version
-    return flowsheet_chart(
-        [
+    if points is None:
+        rows = list(vitals) if vitals is not None else list(session.vitals.all())
+        points = [
             VitalsPoint(
                 at=v.taken_at,
                 systolic=v.systolic,
@@ -615,7 +627,12 @@ def flowsheet_chart_for(
                 from_monitor=v.source == "device",
             )
             for v in rows
-        ],
+        ]
+    pump = list(events) if events is not None else list(session.events.all())
+    curve = queries.pk_curve(session)
+    version = session.protocol_version
+    return flowsheet_chart(
+        points,
         [EventPoint(at=e.at, kind=e.kind, text=event_text(e)) for e in pump],
         ConcentrationCurve(curve.started_at, curve.minutes, curve.clements, curve.domino) if curve else None,
         tz=ZoneInfo(session.location.time_zone),
@@ -625,4 +642,80 @@ def flowsheet_chart_for(
             "heart_rate_max": float(version.heart_rate_max),
             "spo2_min": float(version.spo2_min),
         },
+        table=table,
     )
+
+
+# --- The SVG markup --------------------------------------------------------------------------
+# Written here rather than in a template loop: a 4-hour monitor feed is hundreds of shapes, and
+# Django's template engine costs tens of milliseconds for them on every page view, where this
+# costs about one. Every text is escaped (html.escape, the same entities as Django's escape).
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _svg_panel(c: FlowsheetChart, p: Panel, out: list[str]) -> None:
+    out.append(f'\n<text class="fs-panel-title" x="{c.plot_left}" y="{int(p.top) - 4}">{_e(p.title)}</text>\n')
+    if p.band:
+        b = p.band
+        out.append(
+            f'<rect class="fs-band" x="{b.x}" y="{b.y}" width="{b.width}" height="{b.height}">'
+            f"<title>{_e(b.title)}</title></rect>\n"
+            f'<text class="fs-band-label" x="{c.plot_right - 4}" y="{int(b.y) + 11}" text-anchor="end">'
+            "dissociation band</text>"
+        )
+    out.append("\n")
+    out.extend(
+        f'<line class="chart__grid" x1="{c.plot_left}" x2="{c.plot_right}" y1="{g.y}" y2="{g.y}"/>'
+        f'<text class="chart__label" x="{g.x}" y="{g.y}" text-anchor="end" dominant-baseline="middle">'
+        f"{_e(g.text)}</text>"
+        for g in p.gridlines
+    )
+    out.append("\n")
+    out.extend(
+        f'<line class="fs-rule" x1="{c.plot_left}" x2="{c.plot_right}" y1="{r.y}" y2="{r.y}">'
+        f"<title>{_e(r.text)}</title></line>"
+        for r in p.rules
+    )
+    out.append("\n")
+    for s in p.series:
+        css = _e(s.css)
+        if s.path:
+            out.append(f'<path class="fs-line {css}" d="{s.path}"><title>{_e(s.name)}</title></path>')
+        out.append("\n")
+        out.extend(f'<path class="fs-marker {css}" d="{m.d}"><title>{_e(m.title)}</title></path>' for m in s.markers)
+    out.append("\n")
+
+
+def svg_markup(c: FlowsheetChart) -> str:
+    """The chart's ``<svg>`` element (plain text with every value escaped; the caller marks it
+    safe). The legend, notes and table around it stay in templates/infusions/_flowsheet_chart.html."""
+    curve_title = f" and predicted ketamine concentration ({_e(c.model_note.lower())})" if c.has_curve else ""
+    out = [
+        f'<svg class="fs-svg" viewBox="0 0 {c.width} {c.height}" width="100%" role="img" '
+        'aria-labelledby="fs-chart-title fs-chart-desc">\n'
+        f'<title id="fs-chart-title">Flowsheet: blood pressure, heart rate, SpO2{curve_title} over session time</title>\n'
+        f'<desc id="fs-chart-desc">{"".join(_e(s) + " " for s in c.summary)}</desc>\n'
+    ]
+    for p in c.panels:
+        _svg_panel(c, p, out)
+    out.append("\n")
+    for e in c.events:
+        out.append(
+            f'<line class="fs-event fs-event--{_e(e.kind)}" x1="{e.x}" x2="{e.x}" y1="{c.plot_top}" '
+            f'y2="{c.plot_bottom}"><title>{_e(e.title)}</title></line>\n'
+            f'<text class="fs-event-label" x="{e.label.x}" y="{e.label.y}">{_e(e.label.text)}'
+            f"<title>{_e(e.title)}</title></text>"
+        )
+    out.append(
+        f'\n<line class="chart__grid" x1="{c.plot_left}" x2="{c.plot_right}" y1="{c.plot_bottom}" y2="{c.plot_bottom}"/>\n'
+    )
+    for labels in (c.ticks, c.tick_offsets):
+        out.extend(
+            f'<text class="chart__label" x="{t.x}" y="{t.y}" text-anchor="middle">{_e(t.text)}</text>' for t in labels
+        )
+        out.append("\n")
+    out.append("</svg>")
+    return "".join(out)

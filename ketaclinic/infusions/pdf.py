@@ -94,7 +94,7 @@ def record_context(session: InfusionSession, *, now: datetime | None = None) -> 
         "ledger": list(LedgerEntry.objects.filter(session_ref=session.ledger_ref).order_by("at", "pk")),
         "pain": pain,
         "sign_blockers": actions.sign_blockers(session) if session.status == "discharged" else [],
-        "flowsheet_chart": charts.flowsheet_chart_for(session, vitals=vitals, events=events),
+        "flowsheet_chart": charts.flowsheet_chart_for(session, vitals=vitals, events=events, table=False),
         "time_zone": session.location.time_zone,
         "generated_at": (now or timezone.now()).astimezone(ZoneInfo(session.location.time_zone)),
     }

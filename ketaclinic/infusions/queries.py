@@ -11,7 +11,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from django.db.models import Count
+from django.db.models import Count, F
 from django.utils import timezone
 
 from ketaclinic.infusions import dosing, pk
@@ -208,12 +208,11 @@ def active_session_for_chair(chair_id: int) -> InfusionSession | None:
 def unacknowledged_alerts_by_booking(booking_ids: Iterable[int]) -> dict[int, list[Alert]]:
     """Open alerts per booking, for the day board (one query)."""
     found: dict[int, list[Alert]] = defaultdict(list)
-    alerts = Alert.objects.filter(
-        session__booking_id__in=list(booking_ids), acknowledged_at__isnull=True
-    ).select_related("session")
+    alerts = Alert.objects.filter(session__booking_id__in=list(booking_ids), acknowledged_at__isnull=True).annotate(
+        booking_id=F("session__booking_id")
+    )
     for alert in alerts:
-        if alert.session.booking_id is not None:
-            found[alert.session.booking_id].append(alert)
+        found[alert.booking_id].append(alert)  # the annotation above
     return dict(found)
 
 

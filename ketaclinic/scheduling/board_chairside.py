@@ -72,7 +72,9 @@ def chair_states(bookings: Iterable[Booking], now: datetime) -> dict[int, ChairS
         return {}
     alerts = unacknowledged_alerts_by_booking(ids)
     session_ids = [s.pk for s in sessions.values()]
-    versions = ProtocolVersion.objects.in_bulk({s.protocol_version_id for s in sessions.values()})
+    versions = ProtocolVersion.objects.only("vitals_interval_min", "recovery_vitals_interval_min").in_bulk(
+        {s.protocol_version_id for s in sessions.values()}
+    )
     doses: dict[int, Decimal | None] = {}
     pump = (
         SessionEvent.objects.filter(session_id__in=session_ids, kind__in=[EventKind.START, EventKind.TITRATE])

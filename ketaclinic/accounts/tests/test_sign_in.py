@@ -12,7 +12,7 @@ from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from ketaclinic.accounts import actions
-from ketaclinic.core.middleware import LAST_SEEN_KEY
+from ketaclinic.core.middleware import LAST_SEEN_KEY, LAST_SEEN_RESOLUTION_SECONDS
 from ketaclinic.core.models import AuditEvent
 from ketaclinic.core.testing import PASSWORD, World, current_code, signed_in_client
 
@@ -144,6 +144,25 @@ def test_a_background_poll_does_not_keep_an_idle_screen_signed_in(world: World) 
     # A person's request is.
     client.get(reverse("core:home"))
     assert client.session[LAST_SEEN_KEY] > idle_since
+
+
+def test_activity_is_stored_at_most_every_few_seconds_so_a_busy_page_does_not_write_each_time(
+    world: World,
+) -> None:
+    client = signed_in_client(world["nurse"])
+    assert client.get(reverse("core:home")).status_code == 200
+    session = client.session
+    recent = time.time() - LAST_SEEN_RESOLUTION_SECONDS / 3
+    session[LAST_SEEN_KEY] = recent
+    session.save()
+    client.get(reverse("core:home"))
+    assert client.session[LAST_SEEN_KEY] == recent  # within the resolution: nothing written
+    session = client.session
+    older = time.time() - LAST_SEEN_RESOLUTION_SECONDS - 1
+    session[LAST_SEEN_KEY] = older
+    session.save()
+    client.get(reverse("core:home"))
+    assert client.session[LAST_SEEN_KEY] > older  # stored again
 
 
 def test_sign_out_is_a_post_and_is_audited(world: World) -> None:

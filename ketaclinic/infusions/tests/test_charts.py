@@ -189,3 +189,36 @@ def test_a_long_monitor_feed_draws_every_value_in_the_line_but_thins_the_markers
     assert len(series.markers) <= charts.MARKERS_PER_SERIES_MAX + 3
     assert any("Systolic 188 mmHg" in m.title for m in series.markers)
     assert any(m.title.startswith("Systolic 120 mmHg") for m in series.markers)  # the lowest
+
+
+def test_the_svg_markup_draws_every_part_and_escapes_every_text() -> None:
+    chart = charts.flowsheet_chart(
+        [VitalsPoint(at(0), 120, 80, 70, 98), VitalsPoint(at(10), 130, 85, 75, 97)],
+        [EventPoint(at(0), "start", 'Start <b>0.3</b> & "fast"')],
+        curve(),
+        tz=DENVER,
+        limits={"systolic_max": 160},
+    )
+    assert chart is not None
+    svg = charts.svg_markup(chart)
+    assert svg.startswith('<svg class="fs-svg" viewBox="0 0 760 ') and svg.endswith("</svg>")
+    assert "<b>" not in svg
+    assert "Start &lt;b&gt;0.3&lt;/b&gt; &amp; &quot;fast&quot;" in svg
+    # One marker per value and series (4 series x 2 values), both model lines, the band, the
+    # alert line and one pump event.
+    assert svg.count('class="fs-marker') == 8  # noqa: PLR2004
+    assert 'class="fs-line fs-clements"' in svg and 'class="fs-line fs-domino"' in svg
+    assert svg.count('class="fs-band"') == 1
+    assert svg.count('class="fs-rule"') == 1
+    assert svg.count('class="fs-event fs-event--start"') == 1
+    assert "Systolic alert above 160" in svg
+
+
+def test_without_the_table_the_chart_is_the_same_picture() -> None:
+    vitals = [VitalsPoint(at(i), 120 + i, 80, 70, 98) for i in range(5)]
+    events = [EventPoint(at(0), "start", "Start")]
+    full = charts.flowsheet_chart(vitals, events, curve(), tz=DENVER)
+    lean = charts.flowsheet_chart(vitals, events, curve(), tz=DENVER, table=False)
+    assert full is not None and lean is not None
+    assert full.rows and not lean.rows
+    assert charts.svg_markup(full) == charts.svg_markup(lean)
