@@ -33,7 +33,7 @@ import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Final
 
@@ -394,8 +394,19 @@ def _header(msh: Segment) -> Header:
     )
 
 
+def _hl7_datetime(value: str) -> datetime | None:
+    """``hl7.parse_datetime`` with its UTC offset as a standard ``datetime.timezone``: the
+    package's own offset class cannot be pickled, and a parsed message may be handed to the
+    gateway's writer process."""
+    parsed: datetime | None = hl7.parse_datetime(value)
+    offset = parsed.utcoffset() if parsed is not None else None
+    if parsed is not None and offset is not None:
+        parsed = parsed.replace(tzinfo=timezone(offset))
+    return parsed
+
+
 # A monitor stamps every OBX of a set with the same time: parse each distinct string once.
-_parse_datetime = functools.lru_cache(maxsize=1024)(hl7.parse_datetime)
+_parse_datetime = functools.lru_cache(maxsize=1024)(_hl7_datetime)
 
 
 def _time(value: str, where: str) -> datetime | None:

@@ -355,7 +355,14 @@ class VitalSign(models.Model):
 
     class Meta:
         ordering: ClassVar[list[str]] = ["taken_at", "pk"]
-        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["session", "taken_at"])]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["session", "taken_at"]),
+            # The baseline set (the gateway reads it for every batch, the page for the flags)
+            # and a monitor's resent message (found by its control ID): without these both
+            # scan every reading of a long session.
+            models.Index(fields=["session", "phase", "taken_at"]),
+            models.Index(fields=["session", "device_message_id"]),
+        ]
 
     def __str__(self) -> str:
         return f"Vitals at {self.taken_at:%H:%M} UTC"

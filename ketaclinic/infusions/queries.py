@@ -217,11 +217,12 @@ def unacknowledged_alerts_by_booking(booking_ids: Iterable[int]) -> dict[int, li
 
 
 def sessions_by_booking(booking_ids: Iterable[int]) -> dict[int, InfusionSession]:
-    return {
-        s.booking_id: s
-        for s in InfusionSession.objects.filter(booking_id__in=list(booking_ids))
-        if s.booking_id is not None
-    }
+    """Booking id → its session, with only what the day board reads (status and the vitals
+    clock): a board of a busy day would otherwise load every field of every record."""
+    rows = InfusionSession.objects.filter(booking_id__in=list(booking_ids)).only(
+        "pk", "booking_id", "status", "started_at", "protocol_version_id"
+    )
+    return {s.booking_id: s for s in rows if s.booking_id is not None}
 
 
 def pain_before_after(session: InfusionSession) -> tuple[int, int] | None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import pickle
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import hl7  # type: ignore[import-untyped]
@@ -297,3 +298,19 @@ def test_escaped_delimiters_are_read_back():
     assert parsed.header.control_id == "ID|1"
     assert parsed.point_of_care == "Site&1"
     assert parsed.bed == "Chair 1"
+
+
+def test_a_parsed_message_survives_pickling_for_the_writer_process():
+    """The gateway may hand parsed messages to a writer process: times carry a standard offset."""
+    offset = obx(1, "147842^MDC_ECG_HEART_RATE^MDC", "72", "264864^MDC_DIM_BEAT_PER_MIN^MDC", "20260305091500-0500")
+    utc = obx(2, "150456^MDC_PULS_OXIM_SAT_O2^MDC", "97", "262688^MDC_DIM_PERCENT^MDC", "20260305141600+0000")
+    parsed = parse_message(message(offset, utc))
+    assert parsed.problem is None
+    assert pickle.loads(pickle.dumps(parsed)) == parsed  # noqa: S301 - our own bytes
+    assert [r.taken_at for r in parsed.readings] == [
+        datetime(2026, 3, 5, 14, 15, tzinfo=UTC),
+        datetime(2026, 3, 5, 14, 16, tzinfo=UTC),
+    ]
+    first = parsed.readings[0].taken_at
+    assert first is not None
+    assert first.utcoffset() == timedelta(hours=-5)  # the monitor's own offset is kept

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import hl7  # type: ignore[import-untyped]
@@ -374,11 +378,83 @@ def test_a_refused_message_leaves_the_rest_of_the_batch_stored(world):
     assert event.patient_id == charting.patient_id
 
 
+def _stored(session: InfusionSession) -> list[tuple[Any, ...]]:
+    """Every stored column of the session's device vitals and their alerts, read back."""
+    skip = {"id", "session", "recorded_at"}
+    names = [f.attname for f in VitalSign._meta.concrete_fields if f.name not in skip]
+    rows = VitalSign.objects.filter(session=session, source=VitalSource.DEVICE).order_by("pk")
+    return [
+        (
+            *(getattr(v, name) for name in names),
+            sorted((a.kind, a.parameter, a.value, a.message) for a in v.alerts.all()),
+        )
+        for v in rows.prefetch_related("alerts")
+    ]
+
+
+def test_a_batch_with_alerts_stores_exactly_what_one_message_at_a_time_stores(world):
+    single = make_session(world, "infusing")
+    batched = make_session(world, "infusing", chair_index=1)
+    now = timezone.now()
+    messages = [
+        [actions.DeviceReading({**BASELINE, "systolic": 190, "diastolic": 112}, now - timedelta(seconds=40), "A1")],
+        [
+            actions.DeviceReading(
+                {"heart_rate": 75, "spo2": 86, "temperature_c": "36.84"}, now - timedelta(seconds=30), "A2"
+            )
+        ],
+        [
+            actions.DeviceReading({**BASELINE, "systolic": 146, "etco2": 41}, now - timedelta(seconds=20), "A3"),
+            actions.DeviceReading({**BASELINE, "resp_rate": 7}, now - timedelta(seconds=10), "A3"),
+        ],
+    ]
+    for readings in messages:
+        actions.record_device_vitals(session=single, readings=readings, device="m1")
+    results = actions.record_device_vitals_many(
+        [actions.DeviceMessage(session=batched, readings=readings, device="m1") for readings in messages]
+    )
+    stored = _stored(single)
+    assert len(stored) == 4
+    assert sum(len(row[-1]) for row in stored) >= 5  # absolute and change alerts are exercised
+    assert _stored(batched) == stored
+    returned = [v.pk for result in results if isinstance(result, list) for v, _ in result]
+    assert returned == list(VitalSign.objects.filter(session=batched).order_by("pk").values_list("pk", flat=True)[1:])
+    assert Alert.objects.filter(session=batched).count() == Alert.objects.filter(session=single).count()
+
+
+def test_the_monitor_log_reads_back_as_written(world):
+    session = make_session(world, "infusing")
+    received = timezone.now() - timedelta(microseconds=123)
+    rows = [
+        MonitorMessage(
+            received_at=received,
+            control_id="L1",
+            device="MON^1",
+            chair_id=session.chair_id,
+            session_id=session.pk,
+            ack_code="AA",
+            values_recorded=8,
+        ),
+        MonitorMessage(received_at=received, control_id="L2", device="", ack_code="AR", error="No chair 'x' (PV1-3)."),
+    ]
+    actions.log_monitor_messages(rows)
+    assert all(row.pk is not None and not row._state.adding for row in rows)
+    stored = list(MonitorMessage.objects.order_by("pk").values())
+    assert [(m["id"], m["received_at"], m["control_id"], m["chair_id"], m["session_id"]) for m in stored] == [
+        (rows[0].pk, received, "L1", session.chair_id, session.pk),
+        (rows[1].pk, received, "L2", None, None),
+    ]
+    assert [(m["ack_code"], m["error"], m["values_recorded"], m["device"]) for m in stored] == [
+        ("AA", "", 8, "MON^1"),
+        ("AR", "No chair 'x' (PV1-3).", 0, ""),
+    ]
+
+
 # --- The real MLLP server over a socket ----------------------------------------------------------
 
 
 @contextmanager
-def running_gateway(batch: int = 32) -> Iterator[int]:
+def running_gateway(batch: int = 32, writer: str = "thread", gateways: list[Gateway] | None = None) -> Iterator[int]:
     """The gateway on a free loopback port, its event loop in a thread (as in production)."""
     loop = asyncio.new_event_loop()
     box: dict[str, int] = {}
@@ -386,7 +462,9 @@ def running_gateway(batch: int = 32) -> Iterator[int]:
 
     def run() -> None:
         asyncio.set_event_loop(loop)
-        gateway = Gateway(batch=batch)
+        gateway = Gateway(batch=batch, writer=writer)
+        if gateways is not None:
+            gateways.append(gateway)
         box["port"] = loop.run_until_complete(gateway.start("127.0.0.1", 0))[1]
         started.set()
         loop.run_forever()
@@ -483,3 +561,69 @@ def test_gateway_shuts_down_cleanly_with_a_connection_open(committed_world, batc
     sock.close()
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
+
+def test_shutdown_stores_and_answers_messages_already_received(committed_world, monkeypatch):
+    session = make_session(committed_world, "infusing")
+    storing = threading.Event()
+    real = run_monitor_gateway.record_messages
+
+    def slow(*args, **kwargs):  # the database step is still busy when the gateway is told to stop
+        storing.set()
+        time.sleep(0.5)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(run_monitor_gateway, "record_messages", slow)
+    answers: list[bytes] = []
+    with running_gateway() as port:
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        client = threading.Thread(target=lambda: answers.append(exchange(sock, oru(*vitals_obx(), control_id="Z1"))))
+        client.start()
+        assert storing.wait(5)
+    client.join(10)
+    sock.close()
+    assert [ack_fields(a)[:2] for a in answers] == [("AA", "Z1")]
+    assert [v.device_message_id for v in device_vitals(session)] == ["Z1"]
+
+
+@pytest.fixture
+def shared_database(committed_world):
+    """The writer process is forked and opens its own connection, so it needs a database other
+    processes can see: PostgreSQL (the SQLite test database lives in this process's memory)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the writer process needs a shared test database (make test-postgres)")
+    connection.close()  # the forked writer must not inherit an open connection of this thread
+    return committed_world
+
+
+def test_the_writer_process_stores_and_answers(shared_database):
+    session = make_session(shared_database, "infusing")
+    connection.close()
+    with running_gateway(writer="process") as port, socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        first = exchange(sock, oru(*vitals_obx(), control_id="P1"))
+        unknown = exchange(sock, oru(*vitals_obx(), bed="Chair 42", control_id="P2"))
+        alert = exchange(sock, oru(*vitals_obx(systolic=192, diastolic=100), control_id="P3"))
+    assert [ack_fields(a)[:2] for a in (first, unknown, alert)] == [("AA", "P1"), ("AR", "P2"), ("AA", "P3")]
+    vitals = device_vitals(session)
+    assert [v.device_message_id for v in vitals] == ["P1", "P3"]
+    assert Alert.objects.filter(vital=vitals[1], parameter="systolic").exists()
+    assert MonitorMessage.objects.count() == 3
+
+
+def test_a_dead_writer_process_is_replaced_and_nothing_is_acknowledged_unstored(shared_database):
+    session = make_session(shared_database, "infusing")
+    connection.close()
+    gateways: list[Gateway] = []
+    with (
+        running_gateway(writer="process", gateways=gateways) as port,
+        socket.create_connection(("127.0.0.1", port), timeout=10) as sock,
+    ):
+        assert ack_fields(exchange(sock, oru(*vitals_obx(), control_id="K1")))[0] == "AA"
+        [pid] = gateways[0]._executor._processes  # type: ignore[attr-defined]
+        os.kill(pid, signal.SIGKILL)  # killed while idle: the next batch finds the pool broken
+        lost = ack_fields(exchange(sock, oru(*vitals_obx(), control_id="K2")))
+        again = ack_fields(exchange(sock, oru(*vitals_obx(), control_id="K2")))
+    assert lost[:2] == ("AE", "K2")  # not stored, so not acknowledged: the monitor sends it again
+    assert again[:2] == ("AA", "K2")
+    charted = [v.device_message_id for v in device_vitals(session)]
+    assert charted == ["K1", "K2"]

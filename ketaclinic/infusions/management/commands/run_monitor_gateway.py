@@ -3,9 +3,12 @@
 Each connection is served by the ``hl7`` package's asyncio MLLP server
 (:func:`hl7.mllp.start_hl7_server`): one MLLP block in, one ACK out, in order. Parsing is pure
 (:mod:`ketaclinic.infusions.hl7_feed`) and runs on the event loop; the database step runs on
-one dedicated thread (SQLite has one writer at a time, and Django's connections are per thread),
-so the loop keeps reading other monitors while a message is being stored. Messages that arrive
-while the thread is busy are stored together in one transaction (group commit, at most
+one dedicated writer (SQLite has one writer at a time, and Django's connections are per thread),
+so the loop keeps reading other monitors while a message is being stored: a thread by default,
+or with ``--writer process`` a process forked at start, which lets parsing and storing use two
+cores (measured in ``bench/monitor_gateway.py``: on a shared 2-core machine it did not beat the
+thread, because the hand-over costs CPU too). Messages that arrive while the writer is busy are
+stored together in one transaction (group commit, at most
 ``--batch`` messages): chairs come from a short-lived directory, the chairs' active sessions and
 repeated control IDs from one query each, and every message goes through
 ``actions.record_device_vitals_many``, which checks each message on its own (a refused message
@@ -24,11 +27,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import multiprocessing
 import signal
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -65,6 +71,8 @@ logger = logging.getLogger("ketaclinic.infusions.monitor")
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 2575  # the port IANA registered for HL7 over MLLP
 DEFAULT_BATCH = 128  # the most a batch holds; under light load batches are as small as the queue
+WRITERS = ("thread", "process")  # where the database step runs (see Gateway)
+DEFAULT_WRITER = "thread"
 CLOCK_SKEW = timedelta(minutes=2)  # a monitor clock this far ahead is still believed
 SHUTDOWN_GRACE_S = 10.0
 CHAIR_TTL_S = 5.0  # how long a PV1-3 → chair answer is reused
@@ -362,14 +370,56 @@ def handle_message(raw: bytes | str) -> bytes:
 # --- The asyncio MLLP server -------------------------------------------------------------------
 
 
-class Gateway:
-    """The MLLP server and its database thread. ``batch`` caps how many queued messages share one
-    transaction (1: one transaction per message)."""
+# --- Where the database step runs --------------------------------------------------------------
 
-    def __init__(self, *, batch: int = DEFAULT_BATCH) -> None:
+_writer_chairs: ChairDirectory | None = None  # the writer process's chair directory
+
+
+def _start_writer_process() -> None:
+    """First thing the forked writer process does. It takes no signals: Ctrl-C reaches the whole
+    process group and a service manager may signal every process of the service, but only the
+    gateway decides when the writer stops (after the last batch, by shutting its pool down).
+    The asyncio wake-up descriptor it inherited belongs to the gateway's loop; the gateway
+    closed its database connections before forking, so this process opens its own."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.set_wakeup_fd(-1)
+    global _writer_chairs  # noqa: PLW0603 - one directory per writer process
+    _writer_chairs = ChairDirectory()
+
+
+def _store_in_writer_process(items: Sequence[tuple[ParsedMessage, datetime]]) -> list[Outcome]:
+    return record_messages(items, _writer_chairs)
+
+
+def _writer_ready() -> bool:
+    return True
+
+
+def _close_connections() -> None:
+    connections.close_all()
+
+
+class Gateway:
+    """The MLLP server and its database writer. ``batch`` caps how many queued messages share one
+    transaction (1: one transaction per message).
+
+    ``writer`` says where the database step runs: ``"thread"``, one thread of this process
+    (the event loop and the writer then share one interpreter lock, so one core), or
+    ``"process"``, one process forked at start (Linux), so parsing and answering on the event
+    loop and storing in the writer can use two cores (at the price of pickling each batch). Each batch is handed to the writer whole and
+    its outcomes come back after its commit, so in both an ACK is sent only after the commit
+    that holds its message. A writer process that dies (killed, out of memory) answers its
+    batch AE ("send it again"; a repeat of a stored message is recognised by its control ID)
+    and is replaced."""
+
+    def __init__(self, *, batch: int = DEFAULT_BATCH, writer: str = DEFAULT_WRITER) -> None:
+        if writer not in WRITERS:
+            raise ValueError(f"writer must be one of {', '.join(WRITERS)}, not {writer!r}")
         self.batch = max(1, batch)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-db")
+        self.writer = writer
         self._chairs = ChairDirectory()
+        self._executor = self._new_executor()
         self._queue: asyncio.Queue[tuple[ParsedMessage, datetime, asyncio.Future[Outcome]]] = asyncio.Queue()
         self._clients: set[asyncio.Task[Any]] = set()
         self._in_flight = 0
@@ -377,7 +427,24 @@ class Gateway:
         self._server: asyncio.Server | None = None
         self._writer: asyncio.Task[None] | None = None
 
+    def _new_executor(self) -> Executor:
+        if self.writer == "process":
+            return ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("fork"), initializer=_start_writer_process
+            )
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-db")
+
+    def _store(self, items: Sequence[tuple[ParsedMessage, datetime]]) -> Callable[[], list[Outcome]]:
+        if self.writer == "process":
+            return functools.partial(_store_in_writer_process, items)
+        return functools.partial(record_messages, items, self._chairs)
+
     async def start(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> tuple[str, int]:
+        if self.writer == "process":
+            # Fork now, with no database connection open here (this process never uses one while
+            # the writer runs), and fail at start rather than on the first message.
+            connections.close_all()
+            await asyncio.get_running_loop().run_in_executor(self._executor, _writer_ready)
         self._writer = asyncio.create_task(self._write_loop())
         self._server = await hl7.mllp.start_hl7_server(self._serve_client, host, port)
         bound: tuple[str, int] = self._server.sockets[0].getsockname()[:2]
@@ -428,7 +495,12 @@ class Gateway:
                 batch.append(self._queue.get_nowait())
             items = [(parsed, received_at) for parsed, received_at, _ in batch]
             try:
-                outcomes = await loop.run_in_executor(self._executor, record_messages, items, self._chairs)
+                outcomes = await loop.run_in_executor(self._executor, self._store(items))
+            except BrokenProcessPool:
+                logger.exception("The monitor writer process died; starting a new one")
+                outcomes = [NOT_STORED] * len(batch)
+                self._executor.shutdown(wait=False)
+                self._executor = self._new_executor()
             except Exception:  # never let one batch stop the gateway
                 logger.exception("Monitor batch failed")
                 outcomes = [NOT_STORED] * len(batch)
@@ -452,13 +524,16 @@ class Gateway:
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
-        await asyncio.get_running_loop().run_in_executor(self._executor, connections.close_all)
+        with contextlib.suppress(BrokenProcessPool):
+            await asyncio.get_running_loop().run_in_executor(self._executor, _close_connections)
         self._executor.shutdown(wait=True)
 
 
-async def serve(host: str, port: int, *, batch: int, ready: Callable[[str, int], None]) -> None:
+async def serve(
+    host: str, port: int, *, batch: int, ready: Callable[[str, int], None], writer: str = DEFAULT_WRITER
+) -> None:
     """Run the gateway until SIGINT or SIGTERM, then shut down gracefully."""
-    gateway = Gateway(batch=batch)
+    gateway = Gateway(batch=batch, writer=writer)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -483,11 +558,19 @@ class Command(BaseCommand):
             default=DEFAULT_BATCH,
             help=f"most queued messages stored in one transaction (default {DEFAULT_BATCH}; 1 = one each)",
         )
+        parser.add_argument(
+            "--writer",
+            choices=WRITERS,
+            default=DEFAULT_WRITER,
+            help=f"where the database step runs: a thread, or a forked process (two cores) (default {DEFAULT_WRITER})",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         def ready(host: str, port: int) -> None:
             self.stdout.write(f"Monitor gateway listening on {host}:{port} (MLLP). Ctrl-C stops it.")
             self.stdout.flush()
 
-        asyncio.run(serve(options["host"], options["port"], batch=options["batch"], ready=ready))
+        asyncio.run(
+            serve(options["host"], options["port"], batch=options["batch"], ready=ready, writer=options["writer"])
+        )
         self.stdout.write("Monitor gateway stopped.")
