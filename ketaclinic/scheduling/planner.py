@@ -403,24 +403,33 @@ def _add_resources(
     top = max([places for _, places in capacity.nurse_places] + [0])
     intervals = list(sessions)
     demands = [1] * len(intervals)
-    for w, reduce_by in _reductions(capacity, top, 0, horizon):
-        intervals.append(model.new_fixed_size_interval_var(w.start, w.end - w.start, "fewer nurses"))
-        demands.append(reduce_by)
-    for w in capacity.infusion_load:
-        intervals.append(model.new_fixed_size_interval_var(w.start, w.end - w.start, "load"))
-        demands.append(1)
+    for w, taken in _nurse_blocks(capacity, top, 0, horizon, capacity.infusion_load):
+        intervals.append(model.new_fixed_size_interval_var(w.start, w.end - w.start, "taken places"))
+        demands.append(taken)
     model.add_cumulative(intervals, demands, top)
 
 
-def _reductions(capacity: Capacity, top: int, begin: int, end: int) -> list[tuple[Window, int]]:
-    """Where fewer than ``top`` places exist in ``[begin, end)``, a fixed block using up the
-    difference."""
-    points = sorted({begin, end} | {p for w, _ in capacity.nurse_places for p in (w.start, w.end) if begin < p < end})
+def _nurse_blocks(
+    capacity: Capacity, top: int, begin: int, end: int, loads: Iterable[Window]
+) -> list[tuple[Window, int]]:
+    """Fixed blocks that leave exactly the free nurse places of ``[begin, end)`` under a
+    cumulative of capacity ``top``: where fewer than ``top`` places are staffed, the difference,
+    plus the infusions already running. Capped at ``top``: where existing bookings already
+    exceed the places (a nurse's shift shortened after booking), no new session fits, but the
+    plan for other times stays possible."""
+    loads = [w for w in loads if w.start < end and begin < w.end]
+    points = {begin, end} | {p for w, _ in capacity.nurse_places for p in (w.start, w.end) if begin < p < end}
+    points |= {p for w in loads for p in (w.start, w.end) if begin < p < end}
+    cuts = sorted(points)
     blocks: list[tuple[Window, int]] = []
-    for a, b in zip(points, points[1:], strict=False):
-        short = top - nurse_places_at(capacity, a)
-        if short > 0:
-            blocks.append((Window(a, b), short))
+    for a, b in zip(cuts, cuts[1:], strict=False):
+        running = sum(1 for w in loads if w.start <= a < w.end)
+        taken = min(top, top - nurse_places_at(capacity, a) + running)
+        if taken > 0:
+            if blocks and blocks[-1][0].end == a and blocks[-1][1] == taken:
+                blocks[-1] = (Window(blocks[-1][0].start, b), taken)
+            else:
+                blocks.append((Window(a, b), taken))
     return blocks
 
 
@@ -511,10 +520,17 @@ def _placed(solver: cp_model.CpSolver, sv: _SeriesVars) -> list[PlacedSession]:
     ]
 
 
-def _solver(seconds: float, workers: int) -> cp_model.CpSolver:
+def _solver(seconds: float, workers: int, deterministic_s: float | None = None) -> cp_model.CpSolver:
+    """A solver stopping after ``seconds``. With ``deterministic_s``, the workers interleave
+    their search in fixed batches and stop after that much deterministic time (a measure of
+    work done, not of the clock), so the same model gives the same answer however busy the
+    machine, unless the clock limit comes first."""
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = seconds
     solver.parameters.num_workers = workers
+    if deterministic_s is not None:
+        solver.parameters.interleave_search = True
+        solver.parameters.max_deterministic_time = deterministic_s
     return solver
 
 
@@ -599,11 +615,13 @@ def propose_series(
 # ``max_per_week`` in each calendar week; at most one in any ``min_gap_days`` consecutive days;
 # every day within ``window_days`` of the one chosen first day), which the LP relaxation reads
 # directly, unlike divisions or day/week integer variables. Sessions never cross midnight (they lie
-# inside one opening window), so chairs and nurses are one cumulative per day, each small. Two
-# redundant energy cuts per day (see :func:`_day_energy`) make the LP bound on completed series
-# tight. Chairs stay interchangeable in the model (a cumulative over the chair count), so there is
-# no chair symmetry to break; series that are identical apart from their key are ordered (the
-# earlier key is planned whenever the later one is), which removes that symmetry too.
+# inside one opening window), so chairs and nurses are one cumulative per day, each small.
+# Redundant cuts per day (minutes, grid slots and counts of the room sessions can really use, see
+# :func:`_day_energy`) tighten the LP bound on completed series. Chairs stay interchangeable in
+# the model (a cumulative over the chair count), so there is no chair symmetry to break; series
+# that are identical apart from their key are ordered (the earlier key is planned whenever the
+# later one is), which removes that symmetry too. The search starts from the best of several
+# greedy plans (:func:`_packed_plan`), and works to a deterministic time limit.
 
 
 @dataclass
@@ -666,45 +684,123 @@ def _add_series_by_day(
     return _DaySeries(demand, present, on_day, start, interval, first, options, cost)
 
 
-def _profile(points: Iterable[int], level: Callable[[int], int], a: int, b: int) -> int:
-    """The integral over ``[a, b)`` of a step function that only changes at ``points``."""
-    cuts = sorted({a, b} | {p for p in points if a < p < b})
-    return sum((q - p) * max(0, level(p)) for p, q in zip(cuts, cuts[1:], strict=False))
+class _DayRoom:
+    """One day's room for new sessions: each chair's taken minutes, and the minutes at which
+    every nurse place is taken, with the places still free at each minute. Minutes are bits of
+    a Python integer (bit ``m`` = minute ``m`` of the day), so checking a session is a few
+    integer operations."""
+
+    def __init__(self, capacity: Capacity, day: int) -> None:
+        index = _index(capacity)
+        self.base = day * DAY_MIN
+        self.taken: dict[int, int] = {c: _minute_mask(self.base, index.busy[c].get(day, ())) for c in capacity.chairs}
+        self.places = [0] * DAY_MIN
+        for w, n in index.places.get(day, ()):
+            for m in range(max(w.start, self.base) - self.base, min(w.end, self.base + DAY_MIN) - self.base):
+                self.places[m] += n
+        for w in index.loads.get(day, ()):
+            for m in range(max(w.start, self.base) - self.base, min(w.end, self.base + DAY_MIN) - self.base):
+                self.places[m] -= 1
+        self.full = sum(1 << m for m, free in enumerate(self.places) if free <= 0)
+
+    def fit(self, starts: Sequence[int], duration_min: int) -> tuple[int, int] | None:
+        """The earliest of ``starts`` with a nurse place and a chair free throughout, and the
+        free chair that fits it most tightly (least free time left just before and after it,
+        keeping long free stretches for long sessions; the lowest numbered on a tie)."""
+        for t in starts:
+            offset = t - self.base
+            end = offset + duration_min
+            if end > DAY_MIN:
+                break
+            mask = ((1 << duration_min) - 1) << offset
+            if mask & self.full:
+                continue
+            best: tuple[int, int] | None = None
+            for chair, taken in self.taken.items():
+                if not mask & taken:
+                    after = taken >> end
+                    slack = offset - (taken & ((1 << offset) - 1)).bit_length()
+                    slack += (after & -after).bit_length() - 1 if after else DAY_MIN - end
+                    if best is None or slack < best[0]:
+                        best = (slack, chair)
+            if best is not None:
+                return t, best[1]
+        return None
+
+    def book(self, start: int, duration_min: int, chair: int) -> None:
+        offset = start - self.base
+        self.taken[chair] |= ((1 << duration_min) - 1) << offset
+        for m in range(offset, offset + duration_min):
+            self.places[m] -= 1
+            if self.places[m] <= 0:
+                self.full |= 1 << m
+
+
+def _minute_mask(base: int, windows: Iterable[Window]) -> int:
+    mask = 0
+    for w in windows:
+        a, b = max(w.start, base) - base, min(w.end, base + DAY_MIN) - base
+        if a < b:
+            mask |= ((1 << (b - a)) - 1) << a
+    return mask
+
+
+def _runs(mask: int) -> list[tuple[int, int]]:
+    """The stretches ``[a, b)`` of set bits of ``mask``."""
+    runs: list[tuple[int, int]] = []
+    offset = 0
+    while mask:
+        skip = (mask & -mask).bit_length() - 1
+        mask >>= skip
+        offset += skip
+        length = (~mask & (mask + 1)).bit_length() - 1
+        runs.append((offset, offset + length))
+        mask >>= length
+        offset += length
+    return runs
 
 
 def _day_energy(
     model: cp_model.CpModel, capacity: Capacity, day: int, on_day: Sequence[tuple[_DaySeries, int]], slot_min: int
 ) -> None:
-    """Two cuts, each implied by the rules, that give the LP relaxation the day's real room.
+    """Three cuts, each implied by the rules, that give the LP relaxation the day's real room.
 
-    * Minutes: at every minute, sessions running <= min(free chairs, free nurse places), so
-      their minutes together are at most the integral of that minimum; likewise inside each
-      patient time window, for the sessions that must lie in it.
+    Only *usable* room counts: a minute of a chair is usable when some session that day could
+    cover it on that chair (one of the allowed starts, with its duration, the chair free and a
+    nurse place free throughout). Free stretches too short for any session, between existing
+    bookings or where no nurse is free, hold no session, so they are left out of each cut.
+
+    * Minutes: at every minute, sessions running <= min(chairs usable then, nurse places free
+      then), so their minutes together are at most the integral of that minimum; likewise
+      inside each patient time window, for the sessions that must lie in it.
     * Grid slots: a session starting on the ``slot_min`` grid owns the grid points in
       ``[start, end)`` (``ceil(duration / slot_min)`` of them) on its chair, no two sessions on a
-      chair share one, and each lies where that chair is free: so the sessions' grid points
-      together are at most the free grid points summed over chairs. This counts the minutes
+      chair share one, and each lies where that chair is usable: so the sessions' grid points
+      together are at most the usable grid points summed over chairs. This counts the minutes
       lost between a session's end and the next grid start, which the minute cut cannot see.
+    * Counts: a usable stretch of ``L`` minutes on a chair holds at most ``L // D`` sessions
+      lasting ``D`` minutes or more, for each session length ``D`` that could go on that day.
     """
-    index = _index(capacity)
-    base, top = day * DAY_MIN, (day + 1) * DAY_MIN
-    busy = {c: index.busy[c].get(day, []) for c in capacity.chairs}
-    loads = index.loads.get(day, [])
-    places = index.places.get(day, [])
-    opened = [w for w in capacity.open_windows if w.overlaps(base, top)]
-    points = {p for ws in busy.values() for w in ws for p in (w.start, w.end)}
-    points |= {p for w in loads for p in (w.start, w.end)}
-    points |= {p for w, _ in places for p in (w.start, w.end)}
-    points |= {p for w in opened for p in (w.start, w.end)}
-
-    def room(minute: int) -> int:
-        if not any(w.start <= minute < w.end for w in opened):
-            return 0
-        chairs = sum(1 for c in capacity.chairs if _free(busy[c], minute, minute + 1))
-        staffed = sum(n for w, n in places if w.start <= minute < w.end)
-        running = sum(1 for w in loads if w.start <= minute < w.end)
-        return min(chairs, staffed - running)
-
+    room = _DayRoom(capacity, day)
+    base = room.base
+    placements = {(t - base, sv.demand.duration_min) for sv, d in on_day for t in sv.options[d]}
+    if any(offset + dur > DAY_MIN for offset, dur in placements):
+        return  # a session past midnight: the day's room is not this day's alone
+    blocked = {c: taken | room.full for c, taken in room.taken.items()}
+    usable: dict[int, int] = {}
+    for chair, no in blocked.items():
+        mask = 0
+        for offset, dur in placements:
+            span = ((1 << dur) - 1) << offset
+            if not span & no:
+                mask |= span
+        usable[chair] = mask
+    chairs_at = [0] * DAY_MIN
+    for mask in usable.values():
+        for a, b in _runs(mask):
+            for m in range(a, b):
+                chairs_at[m] += 1
+    level = [min(n, max(0, free)) for n, free in zip(chairs_at, room.places, strict=True)]
     spans = sorted({(a, b) for sv, _ in on_day for a, b in sv.demand.time_windows})
     for a, b in [(0, DAY_MIN), *spans]:
         inside = [
@@ -712,13 +808,17 @@ def _day_energy(
             for sv, d in on_day
             if all(a <= t - base and t - base + sv.demand.duration_min <= b for t in sv.options[d])
         ]
-        if not inside:
-            continue
-        limit = _profile(points, room, base + a, base + b)
-        model.add(sum(sv.demand.duration_min * sv.on_day[d] for sv, d in inside) <= limit)
-    grid = {t for w in opened for t in range(w.start + (-w.start % slot_min), w.end, slot_min) if base <= t < top}
-    free_points = sum(1 for c in capacity.chairs for t in grid if _free(busy[c], t, t + 1))
-    model.add(sum(-(-sv.demand.duration_min // slot_min) * sv.on_day[d] for sv, d in on_day) <= free_points)
+        if inside:
+            limit = sum(level[max(0, a) : min(DAY_MIN, b)])
+            model.add(sum(sv.demand.duration_min * sv.on_day[d] for sv, d in inside) <= limit)
+    points = sum(1 for mask in usable.values() for m in range(0, DAY_MIN, slot_min) if mask >> m & 1)
+    model.add(sum(-(-sv.demand.duration_min // slot_min) * sv.on_day[d] for sv, d in on_day) <= points)
+    runs = [b - a for mask in usable.values() for a, b in _runs(mask)]
+    for shortest in sorted({sv.demand.duration_min for sv, _ in on_day}):
+        longer = [sv.on_day[d] for sv, d in on_day if sv.demand.duration_min >= shortest]
+        most = sum(length // shortest for length in runs)
+        if most < len(longer):
+            model.add(sum(longer) <= most)
 
 
 def _add_day_resources(
@@ -741,13 +841,9 @@ def _add_day_resources(
         model.add_cumulative(chair_intervals, [1] * len(chair_intervals), len(capacity.chairs))
         nurse_intervals = list(sessions)
         demands = [1] * len(sessions)
-        for w, short in _reductions(capacity, top, base, base + DAY_MIN):
-            nurse_intervals.append(model.new_fixed_size_interval_var(w.start, w.end - w.start, "fewer nurses"))
-            demands.append(short)
-        for w in index.loads.get(day, ()):
-            a, b = max(w.start, base), min(w.end, base + DAY_MIN)
-            nurse_intervals.append(model.new_fixed_size_interval_var(a, b - a, "load"))
-            demands.append(1)
+        for w, taken in _nurse_blocks(capacity, top, base, base + DAY_MIN, index.loads.get(day, ())):
+            nurse_intervals.append(model.new_fixed_size_interval_var(w.start, w.end - w.start, "taken places"))
+            demands.append(taken)
         model.add_cumulative(nurse_intervals, demands, top)
         _day_energy(model, capacity, day, entries, slot_min)
 
@@ -826,12 +922,114 @@ def _greedy(capacity: Capacity, demands: Sequence[SeriesDemand]) -> dict[int, li
 
 
 def _first_fit_plan(capacity: Capacity, demands: Sequence[SeriesDemand]) -> dict[int, list[Session]]:
-    """A by-hand plan to start the search from: first fit in order of request, and first fit
-    shortest chair time first (which often completes more series when chairs are short),
-    whichever completes more."""
+    """A by-hand plan, the floor clinic-wide planning never goes below: first fit in order of
+    request, and first fit shortest chair time first (which often completes more series when
+    chairs are short), whichever completes more."""
     by_request = _greedy(capacity, sorted(demands, key=lambda d: (d.earliest_day, d.key)))
     by_length = _greedy(capacity, sorted(demands, key=lambda d: (d.duration_min, d.earliest_day, d.key)))
     return by_length if len(by_length) > len(by_request) else by_request
+
+
+# --- A stronger greedy: whole series, earliest first day that completes -------------------------
+#
+# One session more on a day depends only on that day's bookings, and the sessions of a series lie
+# on distinct days. So, for a given first day, taking the earliest days that still have room
+# (skipping those the gap or the weekly limit forbid) finds a complete series whenever one exists;
+# trying first days in order finds the earliest first day that completes. First fit lacks exactly
+# this: it books the first free slot even when the series then cannot finish within its window.
+# When the calendar is nearly full, the days on which waiting series could start are the scarce
+# room, so a rationing variant keeps later sessions off them where it can.
+
+
+def _earliest_series(
+    rooms: Callable[[int], _DayRoom], sv: _DaySeries, week_of: Callable[[int], int], spare: Callable[[int], bool]
+) -> list[tuple[int, int]] | None:
+    """The earliest first day from which the whole series fits, as (start, chair) per session.
+    Sessions after the first go on ``spare`` days (days that are no waiting series' possible
+    first day) when the series can complete that way, else on the earliest days with room."""
+    demand = sv.demand
+    found: dict[int, tuple[int, int] | None] = {}
+
+    def slot(day: int) -> tuple[int, int] | None:
+        if day not in found:
+            found[day] = rooms(day).fit(sv.options[day], demand.duration_min)
+        return found[day]
+
+    days = sorted(sv.on_day)
+    for first in sorted(sv.first):
+        if slot(first) is None:
+            continue
+        for allowed in (spare, None):
+            chosen = [first]
+            weeks = {week_of(first): 1}
+            for day in days:
+                if len(chosen) == demand.sessions or day > first + demand.window_days - 1:
+                    break
+                if day < chosen[-1] + demand.min_gap_days or weeks.get(week_of(day), 0) >= demand.max_per_week:
+                    continue
+                if (allowed is None or allowed(day)) and slot(day) is not None:
+                    chosen.append(day)
+                    weeks[week_of(day)] = weeks.get(week_of(day), 0) + 1
+            if len(chosen) == demand.sessions:
+                return [s for d in chosen if (s := slot(d)) is not None]
+    return None
+
+
+def _packed(
+    capacity: Capacity,
+    series: Sequence[_DaySeries],
+    *,
+    ration: bool,
+    planned: Mapping[int, Sequence[Session]] | None = None,
+) -> dict[int, list[Session]]:
+    """Series in the given order, each at the earliest first day from which it completes;
+    a series that fits nowhere is skipped and takes nothing. With ``ration``, later sessions
+    keep off days on which a series still waiting could start, where they can. ``planned``
+    series are kept as they are and the others are added around them."""
+    made: dict[int, _DayRoom] = {}
+
+    def rooms(day: int) -> _DayRoom:
+        if day not in made:
+            made[day] = _DayRoom(capacity, day)
+        return made[day]
+
+    plan = {key: list(sessions) for key, sessions in (planned or {}).items()}
+    for sessions in plan.values():
+        for x in sessions:
+            rooms(x.start // DAY_MIN).book(x.start, x.end - x.start, x.chair_id)
+    series = [sv for sv in series if sv.demand.key not in plan]
+    waiting_first: dict[int, int] = {}
+    for sv in series:
+        for d in sv.first:
+            waiting_first[d] = waiting_first.get(d, 0) + 1
+    wd0 = capacity.first_day.weekday()
+    for sv in series:
+        for d in sv.first:
+            waiting_first[d] -= 1
+        chosen = _earliest_series(
+            rooms, sv, lambda day: (day + wd0) // 7, (lambda day: not waiting_first.get(day)) if ration else bool
+        )
+        if chosen is None:
+            continue
+        dur = sv.demand.duration_min
+        for start, chair in chosen:
+            rooms(start // DAY_MIN).book(start, dur, chair)
+        plan[sv.demand.key] = [Session(start, start + dur, chair) for start, chair in chosen]
+    return plan
+
+
+def _packed_plan(capacity: Capacity, series: Sequence[_DaySeries]) -> dict[int, list[Session]]:
+    """The best of a few orders, each with and without rationing: by request, shortest chair
+    time first (more series fit in the same chair-hours), and fewest possible first days or
+    days first (the hardest to place go first)."""
+    orders = (
+        sorted(series, key=lambda sv: (sv.demand.earliest_day, sv.demand.key)),
+        sorted(series, key=lambda sv: (sv.demand.duration_min, sv.demand.earliest_day, sv.demand.key)),
+        sorted(series, key=lambda sv: (len(sv.first), sv.demand.duration_min, sv.demand.key)),
+        sorted(series, key=lambda sv: (len(sv.on_day), sv.demand.duration_min, sv.demand.key)),
+    )
+    plans = [_packed(capacity, order, ration=ration) for order in orders for ration in (False, True)]
+    return max(plans, key=len)
 
 
 # Clinic-wide solves start sessions on a half-hour grid: a quarter of the start values of a
@@ -840,6 +1038,11 @@ CLINIC_WIDE_SLOT_MIN = 30
 # Share of the time limit for maximising completed series; the rest goes to earliest starts
 # and to assigning chairs.
 COMPLETED_PHASE_SHARE = 0.7
+# Deterministic time allowed per second of the time limit. Interleaved search on two workers
+# did 0.35-0.4 units per second on a two-core machine with a load average of 3-5, so on a
+# quieter machine the work limit, not the clock, ends a solve and the same requests get the
+# same plan; on a busier one the clock may still end it first.
+DETERMINISTIC_PER_SECOND = 0.3
 
 
 def plan_many(
@@ -852,10 +1055,12 @@ def plan_many(
 ) -> PlanResult:
     """Clinic-wide replanning: place as many complete series as possible, then start them as
     early as possible (lexicographic, two solves of the day-indexed model). The first solve
-    starts from the better by-hand first-fit plan and proves a bound on completed series; the
-    second keeps that many and minimises the days to each first session. Chairs are then
-    assigned day by day; the bound stays valid because the chair cumulative is a relaxation of
-    chair-by-chair assignment. Never returns fewer series than the checked first-fit plan."""
+    starts from the best greedy plan (by-hand first fit, or whole series packed at their
+    earliest completing first day, see :func:`_packed_plan`) and proves a bound on completed
+    series; the second keeps that many and minimises the days to each first session. Chairs are
+    then assigned day by day, and series still left out that fit around the result are added.
+    The bound stays valid because the chair cumulative is a relaxation of chair-by-chair
+    assignment. Never returns fewer series than the checked first-fit plan."""
     began = clock.perf_counter()
     model = cp_model.CpModel()
     series = [sv for d in demands if (sv := _add_series_by_day(model, capacity, d, slot_min)) is not None]
@@ -863,11 +1068,17 @@ def plan_many(
         return PlanResult({}, [d.key for d in demands], SolveStats("EMPTY", clock.perf_counter() - began))
     _add_day_resources(model, capacity, series, slot_min)
     groups = _break_series_symmetry(model, series)
-    greedy = _first_fit_plan(replace(capacity, slot_min=slot_min), [sv.demand for sv in series])
+    by_hand = _first_fit_plan(replace(capacity, slot_min=slot_min), [sv.demand for sv in series])
+    packed = _packed_plan(capacity, series)
+    greedy = packed if len(packed) > len(by_hand) else by_hand
     _hint_plan(model, groups, {key: [s.start for s in sessions] for key, sessions in greedy.items()})
     completed = sum(sv.present for sv in series)
     model.maximize(completed)
-    solver = _solver(max(0.2, seconds * COMPLETED_PHASE_SHARE - (clock.perf_counter() - began)), workers)
+    solver = _solver(
+        max(0.2, seconds * COMPLETED_PHASE_SHARE - (clock.perf_counter() - began)),
+        workers,
+        seconds * COMPLETED_PHASE_SHARE * DETERMINISTIC_PER_SECOND,
+    )
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         # No solution in time: fall back to the checked first-fit plan (each series in it
@@ -883,7 +1094,11 @@ def plan_many(
     model.add(completed >= best)
     model.minimize(sum(_lateness(sv) for sv in series))
     # Keep time for assigning chairs: the whole call stays within ``seconds``.
-    second = _solver(max(0.2, seconds * 0.9 - (clock.perf_counter() - began)), workers)
+    second = _solver(
+        max(0.2, seconds * 0.9 - (clock.perf_counter() - began)),
+        workers,
+        seconds * (0.9 - COMPLETED_PHASE_SHARE) * DETERMINISTIC_PER_SECOND,
+    )
     status2 = second.solve(model)
     use = second if status2 in (cp_model.OPTIMAL, cp_model.FEASIBLE) else solver
     placed = [
@@ -894,6 +1109,14 @@ def plan_many(
         if use.value(x)
     ]
     proposals, _ = assign_chairs(capacity, placed)
+    # Series the solve left out (for want of time, or dropped when assigning chairs) that
+    # still fit around the plan are added, shortest first.
+    proposals = _packed(
+        capacity,
+        sorted(series, key=lambda sv: (sv.demand.duration_min, sv.demand.key)),
+        ration=False,
+        planned=proposals,
+    )
     if len(proposals) < len(greedy):
         proposals = greedy
     unplanned = [d.key for d in demands if d.key not in proposals]
