@@ -19,6 +19,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from ketaclinic.core.bulk import insert_rows
 from ketaclinic.core.models import AuditEvent
 
 if TYPE_CHECKING:
@@ -155,8 +156,8 @@ def record_many(entries: Sequence[Mapping[str, Any]]) -> list[AuditEvent]:
             event.prev_hash = prev
             event.hash = compute_hash(event, prev)
             prev = event.hash
-        # bulk_create inserts in list order, so ids (the chain's order) follow the links.
-        AuditEvent.objects.bulk_create(events)
+        # Inserted in list order, so ids (the chain's order) follow the links.
+        insert_rows(events)
     return events
 
 

@@ -18,13 +18,14 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection, models, transaction
-from django.db.models import Field, Model, OuterRef, Subquery
+from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from ketaclinic.accounts.models import User
 from ketaclinic.core import audit
+from ketaclinic.core.bulk import insert_rows
 from ketaclinic.core.models import AuditEvent
 from ketaclinic.core.permissions import has_grant
 from ketaclinic.infusions import dosing, scores, vitals
@@ -650,70 +651,6 @@ class _Baseline:
         return self.values
 
 
-# Field types whose Python value is already what the database driver takes (the ints, strings
-# and booleans the gateway builds); every other field goes through ``get_db_prep_save``.
-_PLAIN_FIELDS = (models.IntegerField, models.CharField, models.TextField, models.BooleanField)
-
-
-def _insert_plan(model: type[Model]) -> tuple[str, list[Field[Any, Any]], list[tuple[str, Field[Any, Any] | None]]]:
-    """How ``_insert`` writes rows of ``model``: the statement (its values still to be filled in
-    for ``VALUES``; PostgreSQL takes one array per column through ``UNNEST``, as ``bulk_create``
-    does there) and, for each column, the attribute read and the field that converts it
-    (``None``: passed as is)."""
-    fields = [f for f in model._meta.local_concrete_fields if not f.primary_key]
-    if any(getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False) for f in fields):
-        raise TypeError(f"{model.__name__} has auto_now fields; use bulk_create")  # pragma: no cover
-    pk = model._meta.pk
-    if pk is None:  # pragma: no cover - every concrete model has one
-        raise TypeError(f"{model.__name__} has no primary key")
-    quote = connection.ops.quote_name
-    # Table and column names come from the model, never from input; values are bound parameters.
-    head = f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"  # noqa: S608
-    if connection.vendor == "postgresql":
-        arrays = ", ".join(f"(%s)::{(f.db_type(connection) or '').split('(')[0]}[]" for f in fields)
-        head += f" SELECT * FROM UNNEST({arrays})"  # noqa: S608 - column types from the model
-    columns: list[tuple[str, Field[Any, Any] | None]] = []
-    for f in fields:
-        target = f.target_field if isinstance(f, models.ForeignKey) else f
-        plain = isinstance(target, _PLAIN_FIELDS) and not isinstance(target, models.JSONField)
-        columns.append((f.attname, None if plain else f))
-    return f"{head} RETURNING {quote(pk.column)}", fields, columns
-
-
-def _insert(rows: Sequence[Model]) -> None:
-    """Insert model instances and set their keys: what ``bulk_create`` does for these rows
-    (no signals, no auto_now fields), without its per-value query compiler, which was most of
-    the gateway's database time. Values go through the fields' own ``get_db_prep_save`` unless
-    they are plain ints, strings or booleans; statements are sized by the backend's
-    ``bulk_batch_size`` as ``bulk_create`` sizes them."""
-    model = type(rows[0])
-    if not connection.features.can_return_rows_from_bulk_insert:  # pragma: no cover
-        model._default_manager.bulk_create(rows)  # every supported backend returns the new keys
-        return
-    statement, fields, columns = _insert_plan(model)
-    per_statement = max(1, connection.ops.bulk_batch_size(fields, rows))
-    for start in range(0, len(rows), per_statement):
-        chunk = rows[start : start + per_statement]
-        by_column = [[getattr(row, attname) for row in chunk] for attname, _ in columns]
-        values = [
-            column if field is None else [field.get_db_prep_save(value, connection) for value in column]
-            for (_, field), column in zip(columns, by_column, strict=True)
-        ]
-        if connection.vendor == "postgresql":
-            sql, params = statement, values  # one array per column
-        else:
-            row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
-            sql = statement.replace(" RETURNING", " VALUES " + ", ".join([row_sql] * len(chunk)) + " RETURNING", 1)
-            params = [value for row in zip(*values, strict=True) for value in row]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            keys = cursor.fetchall()
-        for row, (key,) in zip(chunk, keys, strict=True):
-            row.pk = key
-            row._state.adding = False
-            row._state.db = connection.alias
-
-
 @transaction.atomic
 def record_device_vitals_many(
     messages: Sequence[DeviceMessage],
@@ -764,7 +701,7 @@ def record_device_vitals_many(
             planned.append((index, row, vitals.evaluate(values, thresholds, reference)))
     if not vitals_rows:
         return results
-    _insert(vitals_rows)
+    insert_rows(vitals_rows)
     alert_rows: list[Alert] = []
     by_message: dict[int, list[tuple[VitalSign, list[Alert]]]] = {}
     for index, row, findings in planned:
@@ -775,7 +712,7 @@ def record_device_vitals_many(
         alert_rows.extend(alerts)
         by_message.setdefault(index, []).append((row, alerts))
     if alert_rows:
-        _insert(alert_rows)
+        insert_rows(alert_rows)
 
     written: dict[tuple[int, str], list[tuple[VitalSign, list[Alert]]]] = {}
     for index, session, _, device in accepted:
@@ -811,7 +748,7 @@ def log_monitor_messages(messages: Sequence[MonitorMessage]) -> None:
     chair, session, code, reason; never the raw message or patient identifiers), so refused
     messages are visible to staff on the monitor log page."""
     if messages:
-        _insert(messages)
+        insert_rows(messages)
 
 
 @transaction.atomic
