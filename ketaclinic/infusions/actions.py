@@ -687,12 +687,13 @@ def record_device_vitals_many(
         phase = _phase(session)
         thresholds = thresholds_for(session)
         for values, reading in cleaned:
+            # Keys, not instances: a model's relation setters cost more than the rest of the
+            # row at the gateway's volume (nothing reads row.session or alert.vital back).
             row = VitalSign(
-                session=session,
+                session_id=session.pk,
                 taken_at=reading.taken_at,
                 phase=phase,
                 source=VitalSource.DEVICE,
-                recorded_by=None,
                 device_message_id=reading.message_id,
                 **values,
             )
@@ -706,7 +707,14 @@ def record_device_vitals_many(
     by_message: dict[int, list[tuple[VitalSign, list[Alert]]]] = {}
     for index, row, findings in planned:
         alerts = [
-            Alert(session=row.session, vital=row, kind=f.kind, parameter=f.parameter, value=f.value, message=f.message)
+            Alert(
+                session_id=row.session_id,
+                vital_id=row.pk,
+                kind=f.kind,
+                parameter=f.parameter,
+                value=f.value,
+                message=f.message,
+            )
             for f in findings
         ]
         alert_rows.extend(alerts)
