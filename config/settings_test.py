@@ -1,7 +1,9 @@
 """Settings for the test suite: production settings with a test secret, plain HTTP and a fast
 password hasher (Argon2 is deliberately slow; tests assert production uses it)."""
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -22,4 +24,6 @@ SMS_BACKEND = "locmem"
 TWILIO_AUTH_TOKEN = "test-twilio-auth-token"  # noqa: S105 - tests only
 
 # Consents: signed PDFs written by tests go to a throw-away directory, never into var/media.
+# Removed when the process ends (each test run, and each process the tests start, has its own).
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="ketaclinic-test-media-"))
+atexit.register(shutil.rmtree, MEDIA_ROOT, ignore_errors=True)
