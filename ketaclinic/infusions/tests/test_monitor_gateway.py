@@ -627,3 +627,42 @@ def test_a_dead_writer_process_is_replaced_and_nothing_is_acknowledged_unstored(
     assert again[:2] == ("AA", "K2")
     charted = [v.device_message_id for v in device_vitals(session)]
     assert charted == ["K1", "K2"]
+
+
+def test_on_sqlite_the_writer_leaves_checkpoints_to_a_thread_of_their_own(
+    transactional_db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer's connection stops checkpointing in its commits (wal_autocheckpoint 0) and the
+    gateway checkpoints beside it on a timer, and once more when it stops. On PostgreSQL there is
+    no such step."""
+    checkpoints: list[str] = []
+    autocheckpoint: list[int] = []
+
+    def store(items: Any, chairs: Any) -> list[Any]:
+        if connection.vendor == "sqlite":
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA wal_autocheckpoint")
+                autocheckpoint.append(cursor.fetchone()[0])
+        return [run_monitor_gateway.REPEATED] * len(items)
+
+    monkeypatch.setattr(run_monitor_gateway, "record_messages", store)
+    monkeypatch.setattr(run_monitor_gateway, "_checkpoint", lambda: checkpoints.append("checkpoint"))
+    parsed = parse_message(oru(*vitals_obx()).decode())
+
+    async def scenario() -> Gateway:
+        gateway = Gateway(batch=8, checkpoint_every_s=0.01)
+        gateway._writer = asyncio.create_task(gateway._write_loop())
+        if gateway.checkpoint_every_s:
+            gateway._checkpoints = asyncio.create_task(gateway._checkpoint_loop())
+        assert ack_fields(await gateway.submit(parsed))[0] == "AA"
+        await asyncio.sleep(0.1)
+        await gateway.close()
+        return gateway
+
+    gateway = asyncio.run(scenario())
+    if connection.vendor == "sqlite":
+        assert autocheckpoint == [0]
+        assert len(checkpoints) >= 2  # on the timer, and the last one at close  # noqa: PLR2004
+    else:
+        assert gateway.checkpoint_every_s == 0
+        assert checkpoints == []

@@ -75,6 +75,11 @@ WRITERS = ("thread", "process")  # where the database step runs (see Gateway)
 DEFAULT_WRITER = "thread"
 CLOCK_SKEW = timedelta(minutes=2)  # a monitor clock this far ahead is still believed
 SHUTDOWN_GRACE_S = 10.0
+# SQLite: the writer's commits leave copying the write-ahead log back into the database file to a
+# checkpoint every this many seconds on a thread of its own (a PASSIVE checkpoint never blocks
+# the writer). Left to the commits, that copy made a sustained feed's commits 2.4 ms dearer per
+# batch. 0: the commits checkpoint as SQLite does by default.
+CHECKPOINT_EVERY_S = 1.0
 CHAIR_TTL_S = 5.0  # how long a PV1-3 → chair answer is reused
 CHAIR_CACHE_MAX = 10_000  # PV1-3 values remembered at most (garbage cannot grow it without bound)
 
@@ -388,7 +393,11 @@ def _start_writer_process() -> None:
     _writer_chairs = ChairDirectory()
 
 
-def _store_in_writer_process(items: Sequence[tuple[ParsedMessage, datetime]]) -> list[Outcome]:
+def _store_in_writer_process(
+    items: Sequence[tuple[ParsedMessage, datetime]], manual_checkpoints: bool = False
+) -> list[Outcome]:
+    if manual_checkpoints:
+        _leave_checkpoints_to_the_gateway()
     return record_messages(items, _writer_chairs)
 
 
@@ -398,6 +407,28 @@ def _writer_ready() -> bool:
 
 def _close_connections() -> None:
     connections.close_all()
+
+
+def _leave_checkpoints_to_the_gateway() -> None:
+    """SQLite: this connection's commits no longer copy the write-ahead log back (the gateway's
+    checkpointer does, beside them). Set on every batch: cheap, and a reopened connection is
+    covered too; without the checkpointer (tests, other callers) nothing calls this."""
+    connection = connections["default"]
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
+
+
+def _store_leaving_checkpoints(
+    items: Sequence[tuple[ParsedMessage, datetime]], chairs: ChairDirectory | None
+) -> list[Outcome]:
+    _leave_checkpoints_to_the_gateway()
+    return record_messages(items, chairs)
+
+
+def _checkpoint() -> None:
+    with connections["default"].cursor() as cursor:
+        cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 class Gateway:
@@ -413,11 +444,23 @@ class Gateway:
     batch AE ("send it again"; a repeat of a stored message is recognised by its control ID)
     and is replaced."""
 
-    def __init__(self, *, batch: int = DEFAULT_BATCH, writer: str = DEFAULT_WRITER) -> None:
+    def __init__(
+        self,
+        *,
+        batch: int = DEFAULT_BATCH,
+        writer: str = DEFAULT_WRITER,
+        checkpoint_every_s: float = CHECKPOINT_EVERY_S,
+    ) -> None:
         if writer not in WRITERS:
             raise ValueError(f"writer must be one of {', '.join(WRITERS)}, not {writer!r}")
         self.batch = max(1, batch)
         self.writer = writer
+        # Checkpoints on a thread of their own, for SQLite only (PostgreSQL has no such step).
+        # (Read from the settings: touching the connection here would open it on the event loop.)
+        sqlite = connections.settings["default"]["ENGINE"].endswith("sqlite3")
+        self.checkpoint_every_s = checkpoint_every_s if sqlite else 0.0
+        self._checkpointer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-checkpoint")
+        self._checkpoints: asyncio.Task[None] | None = None
         self._chairs = ChairDirectory()
         self._executor = self._new_executor()
         self._queue: asyncio.Queue[tuple[ParsedMessage, datetime, asyncio.Future[Outcome]]] = asyncio.Queue()
@@ -435,9 +478,21 @@ class Gateway:
         return ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-db")
 
     def _store(self, items: Sequence[tuple[ParsedMessage, datetime]]) -> Callable[[], list[Outcome]]:
+        manual = self.checkpoint_every_s > 0
         if self.writer == "process":
-            return functools.partial(_store_in_writer_process, items)
+            return functools.partial(_store_in_writer_process, items, manual)
+        if manual:
+            return functools.partial(_store_leaving_checkpoints, items, self._chairs)
         return functools.partial(record_messages, items, self._chairs)
+
+    async def _checkpoint_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self.checkpoint_every_s)
+            try:
+                await loop.run_in_executor(self._checkpointer, _checkpoint)
+            except Exception:  # a failed checkpoint is retried next time; SQLite's log only grows
+                logger.exception("WAL checkpoint failed")
 
     async def start(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> tuple[str, int]:
         if self.writer == "process":
@@ -446,6 +501,8 @@ class Gateway:
             connections.close_all()
             await asyncio.get_running_loop().run_in_executor(self._executor, _writer_ready)
         self._writer = asyncio.create_task(self._write_loop())
+        if self.checkpoint_every_s > 0:
+            self._checkpoints = asyncio.create_task(self._checkpoint_loop())
         self._server = await hl7.mllp.start_hl7_server(self._serve_client, host, port)
         bound: tuple[str, int] = self._server.sockets[0].getsockname()[:2]
         return bound
@@ -527,6 +584,15 @@ class Gateway:
         with contextlib.suppress(BrokenProcessPool):
             await asyncio.get_running_loop().run_in_executor(self._executor, _close_connections)
         self._executor.shutdown(wait=True)
+        if self._checkpoints is not None:
+            self._checkpoints.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checkpoints
+            # A last checkpoint, so the log is copied back when the gateway stops.
+            with contextlib.suppress(DatabaseError):
+                await asyncio.get_running_loop().run_in_executor(self._checkpointer, _checkpoint)
+        await asyncio.get_running_loop().run_in_executor(self._checkpointer, _close_connections)
+        self._checkpointer.shutdown(wait=True)
 
 
 async def serve(
