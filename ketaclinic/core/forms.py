@@ -1,6 +1,20 @@
+from collections.abc import Mapping
+
 from django import forms
+from django.core.exceptions import ValidationError
 
 from ketaclinic.core.models import AuditEvent
+
+
+def add_action_errors(form: forms.BaseForm, exc: ValidationError, rename: Mapping[str, str] | None = None) -> None:
+    """Put a refused action's messages next to the form fields they name (``rename`` maps an
+    action's argument to the form's field), and the rest above the form."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            name = (rename or {}).get(field, field)
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
 
 
 class AuditSearchForm(forms.Form):

@@ -921,6 +921,16 @@ def _preverify(
     return Verified(user)
 
 
+def _preverify_prescriber(
+    acting_user: User, session: InfusionSession, prescriber: WitnessCredential | Verified | None
+) -> WitnessCredential | Verified | None:
+    """A soft-limit acknowledgement's prescriber, checked before the transaction (nothing to
+    check when the acting user is a prescriber)."""
+    if has_grant(acting_user, "approve_override"):
+        return None
+    return _preverify(acting_user, session, prescriber, purpose="a soft-limit override", field_prefix="prescriber")
+
+
 def _approver(acting_user: User, session: InfusionSession, prescriber: WitnessCredential | Verified | None) -> User:
     """The prescriber who acknowledges a soft-limit dose: the acting user if a prescriber,
     otherwise one who re-entered their password for it."""
@@ -928,7 +938,7 @@ def _approver(acting_user: User, session: InfusionSession, prescriber: WitnessCr
         return acting_user
     if prescriber is None or not prescriber.username.strip():
         raise LimitRefused("A prescriber must acknowledge a dose above the soft limit.", level="soft")
-    verified = _preverify(acting_user, session, prescriber, purpose="a soft-limit override", field_prefix="prescriber")
+    verified = _preverify_prescriber(acting_user, session, prescriber)
     if not isinstance(verified, Verified):  # pragma: no cover - _preverify verifies a named credential
         raise LimitRefused("A prescriber must acknowledge a dose above the soft limit.", level="soft")
     user = verified.user
@@ -1027,11 +1037,7 @@ def start_infusion(
     credentials (prescriber for a soft-limit start, second nurse for the double check) are
     checked first, outside the transaction, so a wrong password is audited and throttled even
     though the start is refused."""
-    checked_prescriber = None
-    if not has_grant(acting_user, "approve_override"):
-        checked_prescriber = _preverify(
-            acting_user, session, prescriber, purpose="a soft-limit override", field_prefix="prescriber"
-        )
+    checked_prescriber = _preverify_prescriber(acting_user, session, prescriber)
     checked_double = _preverify(
         acting_user, session, double_checker, purpose="a pump double check", field_prefix="checker"
     )
@@ -1062,11 +1068,7 @@ def set_rate(
     bigger step than the protocol's or sooner than its interval: only with a reason and a
     prescriber's acknowledgement (the prescriber acting, or their password checked first,
     outside the transaction, so a wrong one is audited and throttled)."""
-    checked = None
-    if not has_grant(acting_user, "approve_override"):
-        checked = _preverify(
-            acting_user, session, prescriber, purpose="a soft-limit override", field_prefix="prescriber"
-        )
+    checked = _preverify_prescriber(acting_user, session, prescriber)
     return _set_rate(
         acting_user=acting_user,
         session=session,

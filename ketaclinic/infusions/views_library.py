@@ -9,7 +9,6 @@ from typing import Any, cast
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch, Q
-from django.forms import BaseForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import URLPattern, path
@@ -18,6 +17,7 @@ from django.views.decorators.http import require_http_methods
 from ketaclinic.accounts.models import User
 from ketaclinic.core import audit
 from ketaclinic.core.access import signed_in
+from ketaclinic.core.forms import add_action_errors
 from ketaclinic.core.models import AuditEvent
 from ketaclinic.infusions import actions, pdf, queries
 from ketaclinic.infusions.forms_library import (
@@ -49,15 +49,6 @@ MONITOR_LOG_ROWS = 200
 
 def _user(request: HttpRequest) -> User:
     return cast(User, request.user)
-
-
-def _add_errors(form: BaseForm, exc: ValidationError) -> None:
-    """Put an action's errors next to the fields they name; the rest above the form."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 # --- Protocol library --------------------------------------------------------------------------
@@ -130,7 +121,7 @@ def protocol_publish(request: HttpRequest, pk: int) -> HttpResponse:
                 change_note=form.cleaned_data["change_note"],
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_action_errors(form, exc)
         else:
             messages.success(request, f"Published version {version.number} of {protocol.name}.")
             return redirect("infusions:protocol", pk=protocol.pk)
@@ -146,7 +137,7 @@ def protocol_new(request: HttpRequest) -> HttpResponse:
         try:
             protocol = actions.create_protocol(acting_user=_user(request), **form.cleaned_data)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_action_errors(form, exc)
         else:
             messages.success(request, f"Created {protocol.name} with version 1 from the cited defaults.")
             return redirect("infusions:protocol", pk=protocol.pk)
@@ -195,7 +186,7 @@ def patient_orders(request: HttpRequest, pk: int) -> HttpResponse:
                 note=data["note"],
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_action_errors(form, exc)
         else:
             messages.success(request, f"Order written: {order.protocol_version}. It replaces any earlier order.")
             return redirect("infusions:orders", pk=patient.pk)

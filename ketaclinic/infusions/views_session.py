@@ -42,6 +42,7 @@ from django.views.decorators.http import require_GET, require_POST
 from ketaclinic.accounts.models import User
 from ketaclinic.core import audit
 from ketaclinic.core.access import signed_in
+from ketaclinic.core.forms import add_action_errors
 from ketaclinic.infusions import actions, charts, queries, vitals
 from ketaclinic.infusions.forms import (
     ALDRETE_ITEMS,
@@ -141,16 +142,6 @@ def _load(
 def _page_url(session: InfusionSession, anchor: str = "") -> str:
     url = reverse("infusions:session", kwargs={"pk": session.pk})
     return f"{url}#{anchor}" if anchor else url
-
-
-def _add_errors(form: BaseForm, exc: ValidationError, rename: Mapping[str, str] | None = None) -> None:
-    """Put an action's messages next to the fields they name (the rest above the form)."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            name = (rename or {}).get(field, field)
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def witness_field_names(*, credential_prefix: str) -> dict[str, str]:
@@ -260,14 +251,11 @@ class FlowRow:
 FLOWSHEET_ROWS_SHOWN = 60
 
 
-def flowsheet_rows(session: InfusionSession, rows: list[VitalSign], baseline: VitalSign | None = None) -> list[FlowRow]:
+def flowsheet_rows(session: InfusionSession, rows: list[VitalSign], baseline: VitalSign | None) -> list[FlowRow]:
     """Each vitals set with the values outside the protocol's thresholds (or risen too far from
-    baseline) marked, computed with the same rules that raise alerts. ``baseline`` is the
-    session's baseline set when ``rows`` is only part of the flowsheet; by default the last
-    baseline set among ``rows``."""
+    ``baseline``, the session's baseline set, which need not be among ``rows``) marked, computed
+    with the same rules that raise alerts."""
     thresholds = queries.thresholds_for(session)
-    if baseline is None:
-        baseline = next((v for v in reversed(rows) if v.phase == VitalPhase.BASELINE), None)
     reference = {"systolic": baseline.systolic, "diastolic": baseline.diastolic} if baseline else None
     fields = [field for field, _, _ in FLOWSHEET]
     out: list[FlowRow] = []
@@ -646,7 +634,7 @@ def _submit(  # noqa: PLR0913, PLR0917 - the parts of one charting round trip
             outcome = run(form.cleaned_data)
         except ValidationError as exc:
             form.limit_level = getattr(exc, "level", "")  # type: ignore[attr-defined]
-            _add_errors(form, exc, rename)
+            add_action_errors(form, exc, rename)
         else:
             message, anchor = outcome if isinstance(outcome, tuple) else (outcome, anchor)
             messages.success(request, message)
@@ -751,7 +739,7 @@ def acknowledge(request: HttpRequest, pk: int, alert_pk: int) -> HttpResponse:
         try:
             actions.acknowledge_alert(acting_user=user, alert=alert, action_taken=form.cleaned_data["action_taken"])
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_action_errors(form, exc)
         else:
             messages.success(request, f"Alert acknowledged: {alert.message}")
             return redirect(_page_url(session))

@@ -23,6 +23,7 @@ from ketaclinic.accounts.models import User
 from ketaclinic.clinics.models import Location
 from ketaclinic.core import audit
 from ketaclinic.core.access import signed_in
+from ketaclinic.core.forms import add_action_errors
 from ketaclinic.core.models import AuditEvent
 from ketaclinic.inventory import actions, ledger, queries, reports
 from ketaclinic.inventory.actions import DestructionFacts, InsufficientStock, LossFacts, WitnessCredential
@@ -93,14 +94,6 @@ def _container(request: HttpRequest, pk: int, check: Any, *args: Any) -> tuple[U
     return user, container
 
 
-def _add_errors(form: BaseForm, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
-
-
 @signed_in(can_view_inventory)
 def inventory_home(request: HttpRequest) -> HttpResponse:
     user = _user(request)
@@ -153,7 +146,7 @@ def product_new(request: HttpRequest) -> HttpResponse:
         try:
             product = actions.create_product(acting_user=user, location=location, **form.cleaned_data)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_action_errors(form, exc)
         else:
             messages.success(request, f"{product} added to {location.name}.")
             return redirect(f"{reverse('inventory:home')}?location={location.pk}")
@@ -176,7 +169,7 @@ def product_edit(request: HttpRequest, pk: int) -> HttpResponse:
                     acting_user=user, product=product, low_stock_ml=form.cleaned_data["low_stock_ml"]
                 )
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_action_errors(form, exc)
                 status = 422
             else:
                 messages.success(request, f"Low-stock level of {product.name} is {product.low_stock_ml} mL.")
@@ -199,7 +192,7 @@ def receive(request: HttpRequest) -> HttpResponse:
         try:
             entries = actions.receive_stock(acting_user=user, **form.cleaned_data)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_action_errors(form, exc)
         else:
             labels = ", ".join(e.container.label for e in entries)
             messages.success(request, f"Received {len(entries)} vial(s): {labels}. Label the vials with these IDs.")
@@ -276,7 +269,7 @@ def waste(request: HttpRequest, pk: int) -> HttpResponse:
                 form.add_error("ml", exc.messages)
                 status = 409
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_action_errors(form, exc)
                 status = 422
             else:
                 messages.success(request, f"Waste of {entry.ml} mL recorded, witnessed by {entry.witness_name}.")
@@ -302,7 +295,7 @@ def adjust(request: HttpRequest, pk: int) -> HttpResponse:
                 acting_user=user, container=container, ml=form.cleaned_data["ml"], reason=form.cleaned_data["reason"]
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_action_errors(form, exc)
         else:
             messages.success(request, f"Adjustment of {entry.ml} mL recorded on {container.label}.")
             return redirect("inventory:container", pk=container.pk)
@@ -330,7 +323,7 @@ def loss(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             entry = actions.record_loss(acting_user=user, container=container, ml=data["ml"], facts=facts)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_action_errors(form, exc)
         else:
             messages.success(
                 request,
@@ -359,7 +352,7 @@ def count(request: HttpRequest) -> HttpResponse:
                 acting_user=user, location=location, counted=form.counted(), note=form.cleaned_data["note"]
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_action_errors(form, exc)
         else:
             opened = Discrepancy.objects.filter(count_line__sheet=sheet).count()
             if opened:
@@ -401,7 +394,7 @@ def discrepancy_resolve(request: HttpRequest, pk: int) -> HttpResponse:
                 note=form.cleaned_data["note"],
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_action_errors(form, exc)
         else:
             messages.success(request, f"Discrepancy on {case.container.label} resolved.")
             return redirect("inventory:discrepancies")
@@ -513,7 +506,7 @@ def inventory_new(request: HttpRequest) -> HttpResponse:
                 note=data["note"],
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_action_errors(form, exc)
         else:
             messages.success(request, f"{inventory.get_kind_display()} signed and saved.")
             return redirect("inventory:inventory_detail", pk=inventory.pk)
@@ -593,7 +586,7 @@ def _ledger_form_page(
                 form.add_error(None, exc.messages)
                 status = 409
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_action_errors(form, exc)
                 status = 422
             else:
                 return success(entry)

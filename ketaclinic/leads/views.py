@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from ketaclinic.accounts.models import User
 from ketaclinic.core import audit
 from ketaclinic.core.access import signed_in
+from ketaclinic.core.forms import add_action_errors
 from ketaclinic.leads import actions
 from ketaclinic.leads.choices import LeadStatus
 from ketaclinic.leads.forms import LeadAssignForm, LeadConvertForm, LeadFilterForm, LeadNoteForm, LeadStatusForm
@@ -151,11 +152,7 @@ def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
                 phone=data["phone"],
             )
         except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, exc)
+            add_action_errors(form, exc)
         else:
             invited = (
                 " A portal invitation was emailed."

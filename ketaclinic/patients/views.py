@@ -21,6 +21,7 @@ from ketaclinic.accounts.models import User
 from ketaclinic.consents.queries import documents_awaiting_signature, signatures_for
 from ketaclinic.core import audit
 from ketaclinic.core.access import public, signed_in
+from ketaclinic.core.forms import add_action_errors
 from ketaclinic.core.models import AuditEvent
 from ketaclinic.infusions.permissions import can_view_patient_orders
 from ketaclinic.outcomes.permissions import can_view_patient_outcomes
@@ -222,11 +223,7 @@ def candidacy_review(request: HttpRequest, pk: int) -> HttpResponse:
                     override_reason=form.cleaned_data["override_reason"],
                 )
             except ValidationError as exc:
-                if hasattr(exc, "error_dict"):
-                    for field, errors in exc.message_dict.items():
-                        form.add_error(field if field in form.fields else None, errors)
-                else:
-                    form.add_error(None, exc)
+                add_action_errors(form, exc)
             else:
                 messages.success(request, "Decision signed and recorded.")
                 return redirect("patients:detail", pk=patient.pk)
