@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -43,8 +44,24 @@ class RequestInfo:
 request_context: ContextVar[RequestInfo] = ContextVar("audit_request", default=RequestInfo())  # noqa: B039
 
 
+def _is_json(value: Any) -> bool:
+    """Whether ``value`` already reads back from JSON as itself: dicts with string keys, lists,
+    strings, ints, finite floats, booleans and None (tuples, dates and decimals do not)."""
+    kind = type(value)
+    if kind is dict:
+        return all(type(k) is str and _is_json(v) for k, v in value.items())
+    if kind is list:
+        return all(_is_json(v) for v in value)
+    if kind is float:
+        return math.isfinite(value)
+    return value is None or kind in {str, int, bool}
+
+
 def _normalise(value: Any) -> Any:
-    """Round-trip through JSON so the stored value hashes the same when read back."""
+    """Round-trip through JSON so the stored value hashes the same when read back (skipped for a
+    value that is already what JSON gives back: the monitor gateway's lists of keys)."""
+    if _is_json(value):
+        return value
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder, sort_keys=True))
 
 

@@ -10,7 +10,7 @@ can act on; nothing is written when one is raised. Totals are computed from the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import fields as dataclass_fields
 from datetime import datetime, timedelta
@@ -19,7 +19,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
@@ -598,18 +598,29 @@ DEVICE_SESSION_FIELDS = (
 )
 
 
-def _lock_for_device(session_ids: Sequence[int]) -> dict[int, tuple[InfusionSession, VitalSign | None]]:
-    """Lock the sessions (their rows only, in pk order), each with its current baseline set.
+DeviceSessions = dict[int, tuple[InfusionSession, VitalSign | None]]
+
+
+def lock_device_sessions(*, session_ids: Collection[int] = (), open_on_chairs: Collection[int] = ()) -> DeviceSessions:
+    """Lock sessions for charting monitor values (their rows only, in pk order), each with its
+    current baseline set: those named by ``session_ids``, and every open session on
+    ``open_on_chairs`` (the gateway's batch reads its chairs' sessions this once, locked, with
+    the fields its own checks need: chair and check-in time).
 
     Three plain queries: the sessions, their protocol versions (each distinct one once; a batch
     from one clinic usually shares one), and the latest baseline-phase set of each session."""
-    ids = sorted(set(session_ids))
+    where = Q(pk__in=sorted(set(session_ids)))
+    if open_on_chairs:
+        where |= Q(chair_id__in=sorted(set(open_on_chairs)), status__in=DEVICE_STATUSES)
     sessions = list(
         InfusionSession.objects.select_for_update(of=("self",))
-        .only("status", "patient_id", "location_id", "protocol_version_id")
-        .filter(pk__in=ids)
+        .only("status", "patient_id", "location_id", "protocol_version_id", "chair_id", "checked_in_at")
+        .filter(where)
         .order_by("pk")
     )
+    if not sessions:
+        return {}
+    ids = [s.pk for s in sessions]
     version_fields = [f.split("__", 1)[1] for f in DEVICE_SESSION_FIELDS if f.startswith("protocol_version__")]
     versions = {
         v.pk: v
@@ -653,7 +664,7 @@ class _Baseline:
 
 @transaction.atomic
 def record_device_vitals_many(
-    messages: Sequence[DeviceMessage],
+    messages: Sequence[DeviceMessage], *, locked: DeviceSessions | None = None
 ) -> list[list[tuple[VitalSign, list[Alert]]] | ValidationError]:
     """Chart many monitor messages in one transaction (the gateway's group commit), each checked
     on its own exactly as ``record_device_vitals`` checks one: the result at each position is the
@@ -661,8 +672,10 @@ def record_device_vitals_many(
     of that message written; the others are stored). The sessions are locked once; values are
     checked like typed ones and alerts evaluated against the same thresholds and baseline as
     ``record_vitals``; rows are inserted in bulk; one audit event per session and device names
-    every vitals set written."""
-    sessions = _lock_for_device([m.session.pk for m in messages])
+    every vitals set written. ``locked``: the sessions as ``lock_device_sessions`` returned them
+    earlier in this transaction (the messages' sessions must be among them); by default they
+    are locked here."""
+    sessions = locked if locked is not None else lock_device_sessions(session_ids=[m.session.pk for m in messages])
     results: list[list[tuple[VitalSign, list[Alert]]] | ValidationError] = []
     accepted: list[tuple[int, InfusionSession, list[tuple[dict[str, Any], DeviceReading]], str]] = []
     for index, message in enumerate(messages):

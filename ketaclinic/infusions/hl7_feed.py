@@ -261,10 +261,11 @@ class Segment:
     and MSH-2 the encoding characters, a missing part is blank, a deeper tree yields its first
     leaf) and its own unescaping (:func:`hl7.util.unescape`)."""
 
-    __slots__ = ("esc", "fields", "kind", "separators")
+    __slots__ = ("component", "esc", "fields", "kind", "repetition", "separators", "subcomponent")
 
     def __init__(self, text: str, separators: str, esc: str) -> None:
         self.separators = separators  # "\r", field, repetition, component, subcomponent (as hl7)
+        self.repetition, self.component, self.subcomponent = separators[2], separators[3], separators[4]
         self.esc = esc
         field_separator = separators[1]
         self.kind = text[:3]
@@ -286,19 +287,29 @@ class Segment:
 
     def part(self, field_num: int, component: int = 1, repetition: int = 1) -> str:
         """Subcomponent 1 of one component of one repetition of a field, unescaped; '' when
-        absent."""
+        absent. (A delimiter a value does not contain is not split on: most fields a monitor
+        sends have no repetitions and no subcomponents, and this runs ~60 times a message.)"""
         if field_num >= len(self.fields):
             return ""
-        raw = self.fields[field_num]
-        if self.kind == "MSH" and field_num in {1, 2}:
-            return raw if component == 1 and repetition == 1 else ""
-        repetitions = raw.split(self.separators[2])
-        if repetition > len(repetitions):
+        value = self.fields[field_num]
+        if field_num in {1, 2} and self.kind == "MSH":
+            return value if component == 1 and repetition == 1 else ""
+        if self.repetition in value:
+            repetitions = value.split(self.repetition)
+            if repetition > len(repetitions):
+                return ""
+            value = repetitions[repetition - 1]
+        elif repetition > 1:
             return ""
-        components = repetitions[repetition - 1].split(self.separators[3])
-        if component > len(components):
+        if self.component in value:
+            components = value.split(self.component)
+            if component > len(components):
+                return ""
+            value = components[component - 1]
+        elif component > 1:
             return ""
-        value = components[component - 1].split(self.separators[4], 1)[0]
+        if self.subcomponent in value:
+            value = value.split(self.subcomponent, 1)[0]
         if self.esc in value:
             unescaped: str = hl7.util.unescape(self, value)
             return unescaped
@@ -453,6 +464,11 @@ def _reject(header: Header, text: str, error: tuple[str, str]) -> ParsedMessage:
     return ParsedMessage(header=header, problem=Problem(REJECT, text, error))
 
 
+def _where(obx: Segment, code: Code) -> str:
+    """How an error names an OBX (worded only when there is an error)."""
+    return f"OBX {_part(obx, 1) or '?'} ({code.label})"
+
+
 def _observations(
     message: list[Segment], header_time: datetime | None
 ) -> tuple[dict[datetime | None, dict[str, tuple[int, Code, Decimal]]], int, list[str]]:
@@ -473,23 +489,25 @@ def _observations(
         if code is None or status not in USABLE_STATUSES:
             ignored += 1
             continue
-        where = f"OBX {_part(segment, 1) or '?'} ({code.label})"
-        raw_value = _part(segment, 5)
-        value = _number(raw_value)
+        value = _number(_part(segment, 5))
         if value is None:
-            errors.append(f"{where}: the value is not a number.")
+            errors.append(f"{_where(segment, code)}: the value is not a number.")
             continue
         unit = _unit_of(segment)
         if unit is None:
             sent = _part(segment, 6, 1) or _part(segment, 6, 2)
+            where = _where(segment, code)
             errors.append(
                 f"{where}: unit '{sent[:20]}' is not a unit of {code.label}." if sent else f"{where}: no unit."
             )
             continue
         if unit.dimension != code.dimension:
-            errors.append(f"{where}: unit '{_part(segment, 6, 1)[:20]}' is not a unit of {code.label}.")
+            errors.append(f"{_where(segment, code)}: unit '{_part(segment, 6, 1)[:20]}' is not a unit of {code.label}.")
             continue
-        taken_at = _time(_part(segment, 14), f"{where} OBX-14") or order_time
+        try:
+            taken_at = _time(_part(segment, 14), "OBX-14") or order_time
+        except ValueError as exc:
+            raise ValueError(f"{_where(segment, code)} {exc}") from exc
         if code.field is None:
             ignored += 1
             continue

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -63,6 +65,30 @@ def test_a_batch_of_events_is_chained_like_single_appends(world: World) -> None:
     assert [e.hash for e in batch] == [r.hash for r in rows[1:6]]
     assert audit.verify_chain().ok
     assert audit.record_many([]) == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "read_back"),
+    [
+        # Already what JSON gives back: stored as given (the gateway's lists of keys).
+        ({"vitals": [None, [3, 4]], "ok": True, "n": 1.5, "text": "ü"}, None),
+        # Tuples, dates, decimals and non-string keys are stored as JSON reads them back.
+        (
+            {"when": date(2026, 3, 2), "dose": Decimal("0.50"), "pair": (1, 2), "by": {7: "x"}},
+            {"when": "2026-03-02", "dose": "0.50", "pair": [1, 2], "by": {"7": "x"}},
+        ),
+    ],
+)
+def test_changes_are_stored_as_json_reads_them_back_and_the_chain_verifies(
+    world: World, changes: dict[str, Any], read_back: dict[str, Any] | None
+) -> None:
+    event = audit.record(actor=None, action=AuditEvent.Action.UPDATE, object_type="test.Json", changes=changes)
+    expected = changes if read_back is None else read_back
+    assert event.changes == expected
+    stored = AuditEvent.objects.get(pk=event.pk)
+    assert stored.changes == expected
+    assert audit.compute_hash(stored, stored.prev_hash) == event.hash
+    assert audit.verify_chain().ok
 
 
 def test_a_batch_takes_one_step_of_the_chain(world: World, django_assert_max_num_queries: Any) -> None:

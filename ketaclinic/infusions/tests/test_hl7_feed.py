@@ -136,12 +136,15 @@ def test_unknown_codes_and_unusable_statuses_are_ignored():
 @pytest.mark.parametrize(
     ("obxs", "fragment"),
     [
-        ((obx(1, "8867-4^^LN", "fast", "/min"),), "not a number"),
-        ((obx(1, "8867-4^^LN", "70", ""),), "no unit"),
+        ((obx(1, "8867-4^^LN", "fast", "/min"),), "OBX 1 (heart rate): the value is not a number."),
+        ((obx(1, "8867-4^^LN", "70", ""),), "OBX 1 (heart rate): no unit."),
         ((obx(1, "8480-6^^LN", "16", "kPa"), obx(2, "8462-4^^LN", "80", "%")), "not a unit of diastolic"),
         ((obx(1, "59408-5^^LN", "97", "mm[Hg]"),), "not a unit of SpO2"),
         ((obx(1, "148066^MDC_ECG_V_P_C_RATE^MDC", "1", "/min"),), "No OBX carries a vital sign"),
-        ((obx(1, "8867-4^^LN", "70", "/min", at="yesterday"),), "not an HL7 date/time"),
+        (
+            (obx(1, "8867-4^^LN", "70", "/min", at="yesterday"),),
+            "OBX 1 (heart rate) OBX-14 'yesterday' is not an HL7 date/time.",
+        ),
     ],
 )
 def test_content_errors_are_answered_ae_with_a_reason(obxs, fragment):

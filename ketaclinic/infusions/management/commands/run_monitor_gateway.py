@@ -9,11 +9,11 @@ or with ``--writer process`` a process forked at start, which lets parsing and s
 cores (measured in ``bench/monitor_gateway.py``: on a shared 2-core machine it did not beat the
 thread, because the hand-over costs CPU too). Messages that arrive while the writer is busy are
 stored together in one transaction (group commit, at most
-``--batch`` messages): chairs come from a short-lived directory, the chairs' active sessions and
-repeated control IDs from one query each, and every message goes through
-``actions.record_device_vitals_many``, which checks each message on its own (a refused message
-writes nothing and does not touch the others), locks the sessions once, inserts vitals sets and
-alerts in bulk and writes one audit event per session and device. If the batch's transaction
+``--batch`` messages): chairs come from a short-lived directory, the chairs' open sessions are
+read once and locked (``actions.lock_device_sessions``), repeated control IDs come from one
+query, and every message goes through ``actions.record_device_vitals_many``, which checks each
+message on its own (a refused message writes nothing and does not touch the others), inserts
+vitals sets and alerts in bulk and writes one audit event per session and device. If the batch's transaction
 fails, its messages are stored again one transaction each. An ACK is sent only after the commit
 that holds its message, so AA always means recorded.
 
@@ -64,7 +64,7 @@ from ketaclinic.infusions.hl7_feed import (
     parse_message,
 )
 from ketaclinic.infusions.models import Alert, InfusionSession, MonitorMessage, VitalSign, VitalSource
-from ketaclinic.infusions.queries import OPEN_STATUSES, active_session_for_chair
+from ketaclinic.infusions.queries import active_session_for_chair
 
 logger = logging.getLogger("ketaclinic.infusions.monitor")
 
@@ -251,14 +251,11 @@ def _log(
     )
 
 
-def _active_sessions(chair_ids: set[int]) -> dict[int, InfusionSession]:
-    """Each chair's active session (as ``queries.active_session_for_chair``), in one query."""
+def _active_sessions(locked: actions.DeviceSessions) -> dict[int, InfusionSession]:
+    """Each chair's active session among the locked ones (as ``queries.active_session_for_chair``
+    chooses: the latest checked in)."""
     found: dict[int, InfusionSession] = {}
-    for session in (
-        InfusionSession.objects.filter(chair_id__in=chair_ids, status__in=OPEN_STATUSES)
-        .only("pk", "chair_id", "checked_in_at", "status")
-        .order_by("-checked_in_at")
-    ):
+    for session, _ in sorted(locked.values(), key=lambda pair: pair[0].checked_in_at, reverse=True):
         if session.chair_id is not None:
             found.setdefault(session.chair_id, session)
     return found
@@ -280,16 +277,18 @@ def _repeats(items: Sequence[tuple[ParsedMessage, datetime]], pending: dict[int,
 
 
 def _record_batch(items: Sequence[tuple[ParsedMessage, datetime]], chairs: ChairDirectory) -> list[Outcome]:
-    """The batch in bulk: chairs from the directory, sessions and repeats in one query each, every
-    valid message through ``actions.record_device_vitals_many`` (each checked on its own), the log
-    in one insert. A message repeating a control ID seen earlier in the batch is decided after
+    """The batch in bulk: chairs from the directory, their open sessions locked once, repeats in
+    one query, every valid message through ``actions.record_device_vitals_many`` (each checked on
+    its own), the log in one insert. A message repeating a control ID seen earlier in the batch is decided after
     the others are stored, in its own savepoint, exactly as if it had arrived alone."""
     chair_of = {
         i: chairs.find(parsed.point_of_care, parsed.bed)
         for i, (parsed, _) in enumerate(items)
         if parsed.problem is None or parsed.problem.ack_code != REJECT
     }
-    sessions = _active_sessions({c.pk for c in chair_of.values() if c is not None})
+    # The chairs' open sessions, locked once for the whole batch (status read under the lock).
+    locked = actions.lock_device_sessions(open_on_chairs={c.pk for c in chair_of.values() if c is not None})
+    sessions = _active_sessions(locked)
     places: list[tuple[Chair | None, InfusionSession | None]] = []
     for i in range(len(items)):
         chair = chair_of.get(i)
@@ -316,7 +315,7 @@ def _record_batch(items: Sequence[tuple[ParsedMessage, datetime]], chairs: Chair
         else:
             in_batch.add(key)
             fresh[i] = message
-    results = actions.record_device_vitals_many(list(fresh.values())) if fresh else []
+    results = actions.record_device_vitals_many(list(fresh.values()), locked=locked) if fresh else []
     for (i, message), result in zip(fresh.items(), results, strict=True):
         if isinstance(result, ValidationError):
             outcomes[i] = Outcome(ERROR, " ".join(result.messages), ERR_INTERNAL)
