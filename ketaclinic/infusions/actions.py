@@ -19,7 +19,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import OuterRef, Q, Subquery
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
@@ -28,7 +27,7 @@ from ketaclinic.core import audit
 from ketaclinic.core.bulk import insert_rows
 from ketaclinic.core.models import AuditEvent
 from ketaclinic.core.permissions import has_grant
-from ketaclinic.infusions import dosing, scores, vitals
+from ketaclinic.infusions import device_queries, dosing, scores, vitals
 from ketaclinic.infusions.defaults import default_values
 from ketaclinic.infusions.models import (
     Addendum,
@@ -601,47 +600,33 @@ DEVICE_SESSION_FIELDS = (
 DeviceSessions = dict[int, tuple[InfusionSession, VitalSign | None]]
 
 
-def lock_device_sessions(*, session_ids: Collection[int] = (), open_on_chairs: Collection[int] = ()) -> DeviceSessions:
+def lock_device_sessions(
+    *,
+    session_ids: Collection[int] = (),
+    open_on_chairs: Collection[int] = (),
+    versions: dict[int, ProtocolVersion] | None = None,
+) -> DeviceSessions:
     """Lock sessions for charting monitor values (their rows only, in pk order), each with its
     current baseline set: those named by ``session_ids``, and every open session on
     ``open_on_chairs`` (the gateway's batch reads its chairs' sessions this once, locked, with
     the fields its own checks need: chair and check-in time).
 
-    Three plain queries: the sessions, their protocol versions (each distinct one once; a batch
-    from one clinic usually shares one), and the latest baseline-phase set of each session."""
-    where = Q(pk__in=sorted(set(session_ids)))
-    if open_on_chairs:
-        where |= Q(chair_id__in=sorted(set(open_on_chairs)), status__in=DEVICE_STATUSES)
-    sessions = list(
-        InfusionSession.objects.select_for_update(of=("self",))
-        .only("status", "patient_id", "location_id", "protocol_version_id", "chair_id", "checked_in_at")
-        .filter(where)
-        .order_by("pk")
-    )
+    Three statements (``device_queries``, written as SQL: they run once per gateway batch): the
+    sessions, their protocol versions (each distinct one once, and none already in ``versions``:
+    a published version never changes, so the gateway keeps those it has read), and the latest
+    baseline-phase set of each session, read after the lock so a set charted by whoever held it
+    is seen."""
+    sessions = device_queries.lock_sessions(session_ids, open_on_chairs, DEVICE_STATUSES)
     if not sessions:
         return {}
-    ids = [s.pk for s in sessions]
-    version_fields = [f.split("__", 1)[1] for f in DEVICE_SESSION_FIELDS if f.startswith("protocol_version__")]
-    versions = {
-        v.pk: v
-        for v in ProtocolVersion.objects.only(*version_fields).filter(pk__in={s.protocol_version_id for s in sessions})
-    }
+    known = versions if versions is not None else {}
+    missing = {s.protocol_version_id for s in sessions} - known.keys()
+    if missing:
+        version_fields = [f.split("__", 1)[1] for f in DEVICE_SESSION_FIELDS if f.startswith("protocol_version__")]
+        known.update((v.pk, v) for v in ProtocolVersion.objects.only(*version_fields).filter(pk__in=missing))
     for session in sessions:
-        session.protocol_version = versions[session.protocol_version_id]
-    latest_baseline = (
-        VitalSign.objects.filter(session=OuterRef("pk"), phase=VitalPhase.BASELINE)
-        .order_by("-taken_at", "-pk")
-        .values("pk")[:1]
-    )
-    baseline_ids = InfusionSession.objects.filter(pk__in=ids).annotate(baseline=Subquery(latest_baseline))
-    baselines = {
-        session_id: VitalSign(pk=pk, session_id=session_id, taken_at=taken_at, systolic=systolic, diastolic=diastolic)
-        for pk, session_id, taken_at, systolic, diastolic in VitalSign.objects.filter(
-            pk__in=baseline_ids.values("baseline")
-        )
-        .order_by()
-        .values_list("pk", "session_id", "taken_at", "systolic", "diastolic")
-    }
+        session.protocol_version = known[session.protocol_version_id]
+    baselines = device_queries.latest_baselines([s.pk for s in sessions])
     return {s.pk: (s, baselines.get(s.pk)) for s in sessions}
 
 

@@ -666,3 +666,48 @@ def test_on_sqlite_the_writer_leaves_checkpoints_to_a_thread_of_their_own(
     else:
         assert gateway.checkpoint_every_s == 0
         assert checkpoints == []
+
+
+# --- Group commit: gathering the other monitors' messages under load ---------------------------
+
+
+def _gather_time(*, last_batch: int, arriving: int, gather_ms: float = 300) -> float:
+    """Seconds the writer's gather step waits when four monitors are connected, one message has
+    been taken for the next batch and ``arriving`` more are submitted 50 ms later."""
+
+    async def scenario() -> float:
+        gateway = Gateway(batch=8, gather_ms=gather_ms)
+        loop = asyncio.get_running_loop()
+        monitors = [loop.create_task(asyncio.sleep(10)) for _ in range(4)]  # four connections
+        gateway._clients.update(monitors)
+        gateway._last_batch = last_batch
+        parsed = parse_message(oru(*vitals_obx(), control_id="G"))
+        submitted: list[asyncio.Task[bytes]] = []
+        for _ in range(arriving):
+            loop.call_later(0.05, lambda: submitted.append(loop.create_task(gateway.submit(parsed))))
+        began = loop.time()
+        await gateway._gather()
+        waited = loop.time() - began
+        await asyncio.sleep(0.06)  # let every scheduled submit run, then end them
+        for task in [*monitors, *submitted]:
+            task.cancel()
+        await asyncio.gather(*monitors, *submitted, return_exceptions=True)
+        return waited
+
+    return asyncio.run(scenario())
+
+
+def test_under_light_load_the_writer_never_waits():
+    # The last batch held one message: a monitor's message is stored at once.
+    assert _gather_time(last_batch=1, arriving=3) < 0.04  # noqa: PLR2004
+
+
+def test_under_load_the_writer_waits_for_the_other_monitors_and_no_longer():
+    waited = _gather_time(last_batch=4, arriving=3)
+    assert 0.04 <= waited < 0.25  # noqa: PLR2004 - ends when the third arrives, before the 300 ms cap
+
+
+def test_a_silent_monitor_delays_a_batch_by_the_cap_at_most():
+    waited = _gather_time(last_batch=4, arriving=1)
+    assert 0.28 <= waited < 1.0  # noqa: PLR2004
+    assert _gather_time(last_batch=4, arriving=1, gather_ms=0) < 0.04  # noqa: PLR2004 - switched off
