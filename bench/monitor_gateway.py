@@ -18,7 +18,10 @@ Rows printed, for one monitor (sequential), 16 and 64 at once:
 * ``batch 128, thread``: messages waiting for the database are stored together in one
   transaction (group commit, bulk inserts, one audit event per session) by a thread of the
   gateway's process, which shares one interpreter lock (one core) with the event loop (the
-  command's default);
+  command's default); under load the writer waits up to 5 ms (``--gather-ms``) for the other
+  connected monitors' messages before it starts a batch;
+* ``no gather``: the same with ``--gather-ms 0``: the writer takes whatever is queued the moment
+  it is free (64 monitors only);
 * ``batch 128, process``: the same in a forked writer process (``--writer process``), so
   parsing/answering and storing can use two cores;
 * ``no database``: a ceiling from the same run: the same MLLP server, parser and ACK builder
@@ -301,6 +304,18 @@ def main() -> int:
                     [*gateway, "--batch", "128", "--writer", "thread"],
                     monitors,
                     PER_MONITOR,
+                ),
+                *(
+                    [
+                        (
+                            f"{monitors} monitors, batch 128, no gather",
+                            [*gateway, "--batch", "128", "--writer", "thread", "--gather-ms", "0"],
+                            monitors,
+                            PER_MONITOR,
+                        )
+                    ]
+                    if monitors == max(MONITOR_COUNTS)
+                    else []
                 ),
                 (
                     f"{monitors} monitors, batch 128, process",

@@ -97,17 +97,19 @@ def latest_baselines(session_ids: Sequence[int]) -> dict[int, VitalSign]:
     return {row.session_id: row for row in rows}
 
 
-def charted_device_messages(session_ids: Collection[int], control_ids: Collection[str]) -> set[tuple[int, str]]:
-    """The (session, control ID) pairs among these already charted from a monitor."""
-    if not session_ids or not control_ids:
+def charted_device_messages(pairs: Collection[tuple[int, str]]) -> set[tuple[int, str]]:
+    """Which of these (session, control ID) pairs are already charted from a monitor. One
+    index search per pair: written as ``IN`` lists on both columns, SQLite searched every
+    session with every control ID (1.7 ms a 64-message batch on a long feed, against 0.2 ms)."""
+    if not pairs:
         return set()
     n = _names(connection.vendor)
-    sessions, controls = sorted(session_ids), sorted(control_ids)
+    ordered = sorted(set(pairs))
+    match = " OR ".join([f"({n['v.session']} = %s AND {n['v.device_message_id']} = %s)"] * len(ordered))
     sql = (
         f"SELECT {n['v.session']}, {n['v.device_message_id']} FROM {n['vitals']}"  # noqa: S608
-        f" WHERE {n['v.session']} IN ({_marks(sessions)}) AND {n['v.source']} = %s"
-        f" AND {n['v.device_message_id']} IN ({_marks(controls)})"
+        f" WHERE {n['v.source']} = %s AND ({match})"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*sessions, VitalSource.DEVICE, *controls])
+        cursor.execute(sql, [VitalSource.DEVICE, *(value for pair in ordered for value in pair)])
         return {(session_id, control_id) for session_id, control_id in cursor.fetchall()}

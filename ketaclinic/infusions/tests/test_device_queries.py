@@ -96,15 +96,18 @@ def test_charted_device_messages_are_the_pairs_already_stored(sessions: list[Inf
             session_id__in=ids, source=VitalSource.DEVICE, device_message_id__in=controls
         ).values_list("session_id", "device_message_id")
     )
+    asked = {(s, c) for s in ids for c in controls}
     assert (
-        device_queries.charted_device_messages(ids, controls)
+        device_queries.charted_device_messages(asked)
         == expected
         == {
             (infusing.pk, "C1"),
             (checked_in.pk, "C2"),
         }
     )
-    assert device_queries.charted_device_messages(ids, set()) == set()
+    # A control ID charted on another session is not a repeat on this one.
+    assert device_queries.charted_device_messages({(infusing.pk, "C2"), (checked_in.pk, "C3")}) == set()
+    assert device_queries.charted_device_messages(set()) == set()
 
 
 @pytest.mark.postgres

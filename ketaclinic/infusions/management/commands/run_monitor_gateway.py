@@ -272,11 +272,9 @@ def _active_sessions(locked: actions.DeviceSessions) -> dict[int, InfusionSessio
 
 def _repeats(items: Sequence[tuple[ParsedMessage, datetime]], pending: dict[int, actions.DeviceMessage]) -> set[int]:
     """The pending messages whose control ID is already charted on their session (one query)."""
-    control_ids = {items[i][0].header.control_id for i in pending} - {""}
-    if not control_ids:
-        return set()
-    charted = device_queries.charted_device_messages({m.session.pk for m in pending.values()}, control_ids)
-    return {i for i, m in pending.items() if (m.session.pk, items[i][0].header.control_id) in charted}
+    keys = {i: (m.session.pk, items[i][0].header.control_id) for i, m in pending.items()}
+    charted = device_queries.charted_device_messages({key for key in keys.values() if key[1]})
+    return {i for i, key in keys.items() if key in charted}
 
 
 def _record_batch(items: Sequence[tuple[ParsedMessage, datetime]], chairs: ChairDirectory) -> list[Outcome]:
