@@ -294,26 +294,22 @@ class Segment:
         value = self.fields[field_num]
         if field_num in {1, 2} and self.kind == "MSH":
             return value if component == 1 and repetition == 1 else ""
-        if self.repetition in value:
-            repetitions = value.split(self.repetition)
-            if repetition > len(repetitions):
-                return ""
-            value = repetitions[repetition - 1]
-        elif repetition > 1:
-            return ""
-        if self.component in value:
-            components = value.split(self.component)
-            if component > len(components):
-                return ""
-            value = components[component - 1]
-        elif component > 1:
-            return ""
+        value = _nth(_nth(value, self.repetition, repetition), self.component, component)
         if self.subcomponent in value:
             value = value.split(self.subcomponent, 1)[0]
         if self.esc in value:
             unescaped: str = hl7.util.unescape(self, value)
             return unescaped
         return value
+
+
+def _nth(value: str, separator: str, number: int) -> str:
+    """Part ``number`` (from 1) of ``value`` split on ``separator``, '' when there is none (a
+    value without the separator is its own first part: nothing is split)."""
+    if separator not in value:
+        return value if number == 1 else ""
+    parts = value.split(separator)
+    return parts[number - 1] if number <= len(parts) else ""
 
 
 def _part(segment: Segment, field_num: int, component: int = 1, repetition: int = 1) -> str:
