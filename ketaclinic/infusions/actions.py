@@ -647,7 +647,7 @@ class _Baseline:
         return self.values
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # inside the gateway's batch: a failure sinks the batch, which is retried
 def record_device_vitals_many(
     messages: Sequence[DeviceMessage], *, locked: DeviceSessions | None = None
 ) -> list[list[tuple[VitalSign, list[Alert]]] | ValidationError]:
