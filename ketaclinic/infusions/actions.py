@@ -585,15 +585,13 @@ def _refusal(session: InfusionSession) -> ValidationError | None:
     return None
 
 
-# What charting device values reads: the session's state and owners, and from its protocol
-# version the plausibility scales (``_clean_values``) and alert thresholds (``thresholds_for``).
-DEVICE_SESSION_FIELDS = (
-    "status",
-    "patient_id",
-    "location_id",
-    "protocol_version__sedation_scale",
-    "protocol_version__dissociation_scale_max",
-    *(f"protocol_version__{f.name}" for f in dataclass_fields(vitals.Thresholds)),
+# What charting device values reads of a session's protocol version: the plausibility scales
+# (``_clean_values``) and alert thresholds (``thresholds_for``). The session's own columns are
+# ``device_queries.SESSION_COLUMNS``.
+DEVICE_VERSION_FIELDS = (
+    "sedation_scale",
+    "dissociation_scale_max",
+    *(f.name for f in dataclass_fields(vitals.Thresholds)),
 )
 
 
@@ -622,8 +620,7 @@ def lock_device_sessions(
     known = versions if versions is not None else {}
     missing = {s.protocol_version_id for s in sessions} - known.keys()
     if missing:
-        version_fields = [f.split("__", 1)[1] for f in DEVICE_SESSION_FIELDS if f.startswith("protocol_version__")]
-        known.update((v.pk, v) for v in ProtocolVersion.objects.only(*version_fields).filter(pk__in=missing))
+        known.update((v.pk, v) for v in ProtocolVersion.objects.only(*DEVICE_VERSION_FIELDS).filter(pk__in=missing))
     for session in sessions:
         session.protocol_version = known[session.protocol_version_id]
     baselines = device_queries.latest_baselines([s.pk for s in sessions])

@@ -67,6 +67,35 @@ def demand(**changes: object) -> SeriesDemand:
 busy_windows = st.lists(st.tuples(st.integers(0, 20), st.integers(8 * 4, 16 * 4), st.integers(2, 16)), max_size=25)
 
 
+def busy_calendar(chairs: int, places: int, busy: list[tuple[int, int, int]]) -> Capacity:
+    """A calendar whose chairs hold the fixed bookings ``busy`` (day, quarter-hour, quarters),
+    spread over the chairs in turn; they count against the nurse places too."""
+    taken: dict[int, list[Window]] = {}
+    for i, (day, quarter, length) in enumerate(busy):
+        start = day * DAY_MIN + quarter * 15
+        taken.setdefault(i % chairs + 1, []).append(Window(start, start + length * 15))
+    capacity = calendar(chairs=chairs, places=places, busy={c: tuple(ws) for c, ws in taken.items()})
+    return replace(capacity, infusion_load=tuple(w for ws in taken.values() for w in ws))
+
+
+def mixed_demands(count: int, durations: list[int], seed: int, *, varied_weekdays: bool = False) -> list[SeriesDemand]:
+    """``count`` requests with staggered first days and morning starts; with ``varied_weekdays``
+    every third patient cannot come on one weekday."""
+    return [
+        demand(
+            key=i,
+            duration_min=durations[i],
+            earliest_day=MONDAY + timedelta(days=(seed + 3 * i) % 10),
+            latest_first_day=MONDAY + timedelta(days=(seed + 3 * i) % 10 + 7),
+            time_windows=(((8 + (seed + i) % 3) * 60, 17 * 60),),
+            weekdays=(
+                frozenset({0, 1, 2, 3, 4} - {(seed + i) % 5}) if varied_weekdays and i % 3 == 1 else frozenset(range(5))
+            ),
+        )
+        for i in range(count)
+    ]
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     chairs=st.integers(1, 4),
@@ -149,22 +178,8 @@ def test_clinic_wide_planning_around_fixed_bookings_keeps_every_series_valid_tog
 ) -> None:
     """Fixed bookings on particular chairs are where assigning chairs after the solve can fail;
     whatever is returned must still obey every rule, jointly, and never exceed the bound."""
-    taken: dict[int, list[Window]] = {}
-    for i, (day, quarter, length) in enumerate(busy):
-        start = day * DAY_MIN + quarter * 15
-        taken.setdefault(i % chairs + 1, []).append(Window(start, start + length * 15))
-    capacity = calendar(chairs=chairs, places=places, busy={c: tuple(ws) for c, ws in taken.items()})
-    capacity = replace(capacity, infusion_load=tuple(w for ws in taken.values() for w in ws))
-    demands = [
-        demand(
-            key=i,
-            duration_min=durations[i],
-            earliest_day=MONDAY + timedelta(days=(seed + 3 * i) % 10),
-            latest_first_day=MONDAY + timedelta(days=(seed + 3 * i) % 10 + 7),
-            time_windows=(((8 + (seed + i) % 3) * 60, 17 * 60),),
-        )
-        for i in range(count)
-    ]
+    capacity = busy_calendar(chairs, places, busy)
+    demands = mixed_demands(count, durations, seed)
     result = plan_many(capacity, demands, seconds=2)
     every = [s for sessions in result.proposals.values() for s in sessions]
     for d in demands:

@@ -29,35 +29,23 @@ from ketaclinic.scheduling.planner import (
     plan_many,
     series_violations,
 )
-from ketaclinic.scheduling.tests.test_planner import MONDAY, busy_windows, calendar, demand
+from ketaclinic.scheduling.tests.test_planner import (
+    MONDAY,
+    busy_calendar,
+    busy_windows,
+    calendar,
+    demand,
+    mixed_demands,
+)
 
 
 def _series(
     capacity: Capacity, count: int, durations: list[int], seed: int
 ) -> tuple[cp_model.CpModel, list[_DaySeries]]:
     model = cp_model.CpModel()
-    demands = [
-        demand(
-            key=i,
-            duration_min=durations[i],
-            earliest_day=MONDAY + timedelta(days=(seed + 3 * i) % 10),
-            latest_first_day=MONDAY + timedelta(days=(seed + 3 * i) % 10 + 7),
-            time_windows=(((8 + (seed + i) % 3) * 60, 17 * 60),),
-            weekdays=frozenset({0, 1, 2, 3, 4} - {(seed + i) % 5}) if i % 3 == 1 else frozenset(range(5)),
-        )
-        for i in range(count)
-    ]
+    demands = mixed_demands(count, durations, seed, varied_weekdays=True)
     series = [sv for d in demands if (sv := _add_series_by_day(model, capacity, d, CLINIC_WIDE_SLOT_MIN)) is not None]
     return model, series
-
-
-def _busy_calendar(chairs: int, places: int, busy: list[tuple[int, int, int]]) -> Capacity:
-    taken: dict[int, list[Window]] = {}
-    for i, (day, quarter, length) in enumerate(busy):
-        start = day * DAY_MIN + quarter * 15
-        taken.setdefault(i % chairs + 1, []).append(Window(start, start + length * 15))
-    capacity = calendar(chairs=chairs, places=places, busy={c: tuple(ws) for c, ws in taken.items()})
-    return replace(capacity, infusion_load=tuple(w for ws in taken.values() for w in ws))
 
 
 def _assert_valid_together(capacity: Capacity, series: list[_DaySeries], plan: dict[int, list[Session]]) -> None:
@@ -83,7 +71,7 @@ plan_inputs = {
 def test_every_packed_series_obeys_every_rule_together_and_around_fixed_bookings(
     count: int, chairs: int, places: int, busy: list[tuple[int, int, int]], durations: list[int], seed: int
 ) -> None:
-    capacity = _busy_calendar(chairs, places, busy)
+    capacity = busy_calendar(chairs, places, busy)
     _, series = _series(capacity, count, durations, seed)
     plan = _packed_plan(capacity, series)
     _assert_valid_together(capacity, series, plan)
@@ -101,7 +89,7 @@ def test_the_day_cuts_never_exclude_a_valid_plan(
 ) -> None:
     """The packed plan obeys every rule, so the model with all its redundant cuts must accept
     it as it is: a cut that excluded it would make the proven bound wrong."""
-    capacity = _busy_calendar(chairs, places, busy)
+    capacity = busy_calendar(chairs, places, busy)
     model, series = _series(capacity, count, durations, seed)
     if not series:
         return

@@ -8,13 +8,14 @@ so the loop keeps reading other monitors while a message is being stored: a thre
 or with ``--writer process`` a process forked at start, which lets parsing and storing use two
 cores (measured in ``bench/monitor_gateway.py``: on a shared 2-core machine it did not beat the
 thread, because the hand-over costs CPU too). Messages that arrive while the writer is busy are
-stored together in one transaction (group commit, at most
-``--batch`` messages): chairs come from a short-lived directory, the chairs' open sessions are
-read once and locked (``actions.lock_device_sessions``), repeated control IDs come from one
-query, and every message goes through ``actions.record_device_vitals_many``, which checks each
-message on its own (a refused message writes nothing and does not touch the others), inserts
-vitals sets and alerts in bulk and writes one audit event per session and device. If the batch's transaction
-fails, its messages are stored again one transaction each. An ACK is sent only after the commit
+stored together in one transaction (group commit, at most ``--batch`` messages; under load the
+writer first waits up to ``--gather-ms`` for the other monitors' messages): chairs come from a
+short-lived directory, the chairs' open sessions are read once and locked
+(``actions.lock_device_sessions``), repeated control IDs come from one query, and every message
+goes through ``actions.record_device_vitals_many``, which checks each message on its own (a
+refused message writes nothing and does not touch the others), inserts vitals sets and alerts
+in bulk and writes one audit event per session and device. If the batch's transaction fails,
+its messages are stored again one transaction each. An ACK is sent only after the commit
 that holds its message, so AA always means recorded.
 
 How a monitor names its chair (PV1-3.1 location, PV1-3.3 chair) and which ACK answers what is
@@ -281,8 +282,9 @@ def _repeats(items: Sequence[tuple[ParsedMessage, datetime]], pending: dict[int,
 def _record_batch(items: Sequence[tuple[ParsedMessage, datetime]], chairs: ChairDirectory) -> list[Outcome]:
     """The batch in bulk: chairs from the directory, their open sessions locked once, repeats in
     one query, every valid message through ``actions.record_device_vitals_many`` (each checked on
-    its own), the log in one insert. A message repeating a control ID seen earlier in the batch is decided after
-    the others are stored, in its own savepoint, exactly as if it had arrived alone."""
+    its own), the log in one insert. A message repeating a control ID seen earlier in the batch
+    is decided after the others are stored, in its own savepoint, exactly as if it had arrived
+    alone."""
     chair_of = {
         i: chairs.find(parsed.point_of_care, parsed.bed)
         for i, (parsed, _) in enumerate(items)
@@ -375,9 +377,6 @@ def handle_message(raw: bytes | str) -> bytes:
     return answer(parsed, record_messages([(parsed, timezone.now())])[0])
 
 
-# --- The asyncio MLLP server -------------------------------------------------------------------
-
-
 # --- Where the database step runs --------------------------------------------------------------
 
 _writer_chairs: ChairDirectory | None = None  # the writer process's chair directory
@@ -396,12 +395,14 @@ def _start_writer_process() -> None:
     _writer_chairs = ChairDirectory()
 
 
-def _store_in_writer_process(
-    items: Sequence[tuple[ParsedMessage, datetime]], manual_checkpoints: bool = False
+def _store_batch(
+    items: Sequence[tuple[ParsedMessage, datetime]], chairs: ChairDirectory | None, manual_checkpoints: bool
 ) -> list[Outcome]:
+    """The writer's step, in the thread or the writer process (``chairs`` None: the process's own
+    directory, which cannot be handed over)."""
     if manual_checkpoints:
         _leave_checkpoints_to_the_gateway()
-    return record_messages(items, _writer_chairs)
+    return record_messages(items, chairs if chairs is not None else _writer_chairs)
 
 
 def _writer_ready() -> bool:
@@ -422,16 +423,12 @@ def _leave_checkpoints_to_the_gateway() -> None:
             cursor.execute("PRAGMA wal_autocheckpoint=0")
 
 
-def _store_leaving_checkpoints(
-    items: Sequence[tuple[ParsedMessage, datetime]], chairs: ChairDirectory | None
-) -> list[Outcome]:
-    _leave_checkpoints_to_the_gateway()
-    return record_messages(items, chairs)
-
-
 def _checkpoint() -> None:
     with connections["default"].cursor() as cursor:
         cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+
+# --- The asyncio MLLP server -------------------------------------------------------------------
 
 
 class Gateway:
@@ -441,9 +438,9 @@ class Gateway:
     ``writer`` says where the database step runs: ``"thread"``, one thread of this process
     (the event loop and the writer then share one interpreter lock, so one core), or
     ``"process"``, one process forked at start (Linux), so parsing and answering on the event
-    loop and storing in the writer can use two cores (at the price of pickling each batch). Each batch is handed to the writer whole and
-    its outcomes come back after its commit, so in both an ACK is sent only after the commit
-    that holds its message. A writer process that dies (killed, out of memory) answers its
+    loop and storing in the writer can use two cores (at the price of pickling each batch).
+    Each batch is handed to the writer whole and its outcomes come back after its commit, so in
+    both an ACK is sent only after the commit that holds its message. A writer process that dies (killed, out of memory) answers its
     batch AE ("send it again"; a repeat of a stored message is recognised by its control ID)
     and is replaced."""
 
@@ -486,12 +483,8 @@ class Gateway:
         return ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-db")
 
     def _store(self, items: Sequence[tuple[ParsedMessage, datetime]]) -> Callable[[], list[Outcome]]:
-        manual = self.checkpoint_every_s > 0
-        if self.writer == "process":
-            return functools.partial(_store_in_writer_process, items, manual)
-        if manual:
-            return functools.partial(_store_leaving_checkpoints, items, self._chairs)
-        return functools.partial(record_messages, items, self._chairs)
+        chairs = None if self.writer == "process" else self._chairs
+        return functools.partial(_store_batch, items, chairs, self.checkpoint_every_s > 0)
 
     async def _checkpoint_loop(self) -> None:
         loop = asyncio.get_running_loop()
